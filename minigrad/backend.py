@@ -1,0 +1,68 @@
+"""Where arrays live: NumPy on the CPU, CuPy on a GPU. The array module always follows the data.
+
+CuPy is imported only when a CUDA array is asked for, so minigrad works without it.
+"""
+import numpy as np
+
+DEVICES = ("cpu", "cuda")
+
+
+def cupy():
+    """The CuPy module, or a clear error when it (or a GPU) is not available."""
+    try:
+        import cupy as cp
+    except ImportError as error:
+        raise RuntimeError("device 'cuda' needs CuPy: pip install cupy-cuda12x (and an NVIDIA GPU)") from error
+    return cp
+
+
+def cuda_is_available():
+    """True when CuPy is installed and finds at least one GPU."""
+    try:
+        return cupy().cuda.runtime.getDeviceCount() > 0
+    except Exception:  # no CuPy, no driver, no device: all mean "no"
+        return False
+
+
+def is_cupy_array(array):
+    # Compare by module name so that asking never imports CuPy.
+    return type(array).__module__.startswith("cupy")
+
+
+def get_array_module(*arrays):
+    """numpy or cupy, whichever holds the given arrays (numpy for scalars and lists)."""
+    for array in arrays:
+        if is_cupy_array(array):
+            return cupy()
+    return np
+
+
+def device_of(array):
+    return "cuda" if is_cupy_array(array) else "cpu"
+
+
+def normalize_device(device):
+    """Accept None, 'cpu', 'cuda', 'cuda:0' (and torch-like device objects printed that way)."""
+    if device is None:
+        return "cpu"
+    name = str(device).split(":")[0]
+    if name not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    return name
+
+
+def to_device(array, device):
+    """The array on `device` ('cpu' or 'cuda'); no copy when it is already there."""
+    device = normalize_device(device)
+    if device == device_of(array):
+        return array
+    if device == "cuda":
+        return cupy().asarray(array)
+    return array.get()
+
+
+def check_same_device(*arrays, what="tensors"):
+    """Raise a clear error when arrays live on different devices (PyTorch never copies silently)."""
+    devices = {device_of(a) for a in arrays if a is not None}
+    if len(devices) > 1:
+        raise RuntimeError(f"expected all {what} to be on the same device, but found {sorted(devices)}")

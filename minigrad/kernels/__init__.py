@@ -1,0 +1,1 @@
+"""Array-level kernels: functions on raw NumPy/CuPy arrays, no autograd."""

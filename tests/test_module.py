@@ -1,0 +1,110 @@
+"""Module registration and state dicts, compared with PyTorch modules of the same shape."""
+import numpy as np
+import pytest
+import torch
+
+import minigrad
+from minigrad import nn
+
+
+def make_pair():
+    """The same little architecture in both libraries: parameters, a buffer, nesting, a None bias."""
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(minigrad.ones(3))
+            self.register_buffer("count", minigrad.zeros(1))
+            self.register_parameter("bias", None)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first = Block()
+            self.layers = nn.Sequential(Block(), nn.ModuleList([Block()]))
+            self.weight = nn.Parameter(minigrad.randn(2, 3))
+
+    class TorchBlock(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(3))
+            self.register_buffer("count", torch.zeros(1))
+            self.register_parameter("bias", None)
+
+    class TorchNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first = TorchBlock()
+            self.layers = torch.nn.Sequential(TorchBlock(), torch.nn.ModuleList([TorchBlock()]))
+            self.weight = torch.nn.Parameter(torch.randn(2, 3))
+
+    return Net(), TorchNet()
+
+
+def test_names_and_state_dict_keys_match_torch():
+    net, ref = make_pair()
+    assert [n for n, _ in net.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    assert [n for n, _ in net.named_buffers()] == [n for n, _ in ref.named_buffers()]
+    assert list(net.state_dict()) == list(ref.state_dict())
+    assert net.bias is None if hasattr(net, "bias") else net.first.bias is None
+
+
+def test_load_state_dict_from_torch_and_numpy():
+    net, ref = make_pair()
+    with torch.no_grad():
+        ref.weight.normal_()
+    net.load_state_dict(ref.state_dict())
+    assert np.array_equal(net.weight.numpy(), ref.weight.detach().numpy())
+    net.load_state_dict({k: v.numpy() * 2 for k, v in net.state_dict().items()})
+    assert np.allclose(net.weight.numpy(), 2 * ref.weight.detach().numpy())
+    back = ref.load_state_dict({k: torch.tensor(v.numpy()) for k, v in net.state_dict().items()})
+    assert not back.missing_keys
+
+
+def test_load_state_dict_errors():
+    net, _ = make_pair()
+    with pytest.raises(RuntimeError, match=r"missing keys \['weight', 'first.scale'"):
+        net.load_state_dict({})
+    bad = {k: v.numpy() for k, v in net.state_dict().items()}
+    bad["weight"] = np.zeros((3, 3))
+    with pytest.raises(ValueError, match=r"'weight' has shape \(3, 3\) in the state dict but \(2, 3\)"):
+        net.load_state_dict(bad)
+
+
+def test_train_eval_zero_grad_apply():
+    net, _ = make_pair()
+    net.eval()
+    assert not any(m.training for m in net.modules())
+    net.train()
+    assert all(m.training for m in net.modules())
+    (net.weight * 2).sum().backward()
+    assert net.weight.grad is not None
+    net.zero_grad()
+    assert net.weight.grad is None
+    seen = []
+    net.apply(lambda m: seen.append(type(m).__name__))
+    assert seen[-1] == "Net" and seen.count("Block") == 3
+
+
+def test_sequential_runs_in_order_and_indexes():
+    class AddOne(nn.Module):
+        def forward(self, x):
+            return x + 1
+
+    class Double(nn.Module):
+        def forward(self, x):
+            return x * 2
+
+    seq = nn.Sequential(AddOne(), Double())
+    assert seq(minigrad.tensor([1.0])).item() == 4.0
+    assert len(seq) == 2 and isinstance(seq[1], Double) and len(seq[:1]) == 1
+    assert "(0): AddOne()" in repr(seq)
+
+
+def test_assigning_before_init_is_a_clear_error():
+    class Broken(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(minigrad.ones(1))
+
+    with pytest.raises(AttributeError, match="super\\(\\).__init__\\(\\)"):
+        Broken()
