@@ -12,7 +12,7 @@ from .creation import (arange, cat, full, linspace, ones, ones_like, pad, rand, 
                        where, zeros, zeros_like)
 from .random import manual_seed  # noqa: F401
 from .tensor import Tensor  # noqa: F401
-from . import nn, optim, testing  # noqa: F401,E402
+from . import data, nn, optim, testing  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 
 __version__ = "0.1.0"
