@@ -23,3 +23,31 @@ def assert_close(actual, expected, atol=1e-10, rtol=1e-7, what="values"):
     expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else np.asarray(expected)
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != expected {expected.shape}"
     np.testing.assert_allclose(actual, expected, atol=atol, rtol=rtol, err_msg=what)
+
+
+def compare_with_torch(mini_fn, torch_fn, *arrays, device="cpu", differentiable=None, atol=1e-10, rtol=1e-7):
+    """Run both functions on tensors of the same values; compare outputs and every input gradient.
+
+    differentiable: which inputs get requires_grad (default: every floating-point or complex input).
+    The output gradient is random (complex when the output is). Returns the minigrad output.
+    """
+    arrays = [np.asarray(a) for a in arrays]
+    if differentiable is None:
+        differentiable = [a.dtype.kind in "fc" for a in arrays]
+    mini = [minigrad.tensor(a, requires_grad=d, device=device) for a, d in zip(arrays, differentiable)]
+    ref = [torch.tensor(a, requires_grad=bool(d)) for a, d in zip(arrays, differentiable)]
+    out, expected = mini_fn(*mini), torch_fn(*ref)
+    assert_close(out, expected, atol=atol, rtol=rtol, what="forward")
+    if expected.requires_grad:
+        rng = np.random.default_rng(7)
+        seed = rng.standard_normal(expected.shape)
+        if expected.is_complex():
+            seed = seed + 1j * rng.standard_normal(expected.shape)
+        seed = seed.astype(expected.detach().numpy().dtype)
+        out.backward(minigrad.tensor(seed, device=device))
+        expected.backward(torch.tensor(seed))
+        for i, (m, r) in enumerate(zip(mini, ref)):
+            if r.requires_grad:
+                assert_close(m.grad, r.grad, atol=atol, rtol=rtol, what=f"gradient of input {i}")
+                assert m.grad.dtype == m.dtype, f"gradient of input {i} has dtype {m.grad.dtype}, input {m.dtype}"
+    return out

@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 import minigrad
-from tests.helpers import assert_close
+from tests.helpers import assert_close, compare_with_torch
 
 
 def random_array(shape, dtype, rng, positive=False):
@@ -16,19 +16,9 @@ def random_array(shape, dtype, rng, positive=False):
 
 
 def check_op(fn, shapes, dtype=np.float64, positive=False, device="cpu", mini_fn=None, seed=0):
-    """Run fn on minigrad and torch tensors of the same values; compare outputs and all input grads."""
+    """Run fn on minigrad and torch tensors of the same random values; compare outputs and all input grads."""
     rng = np.random.default_rng(seed)
-    arrays = [random_array(s, dtype, rng, positive) for s in shapes]
-    mini = [minigrad.tensor(a, requires_grad=True, device=device) for a in arrays]
-    ref = [torch.tensor(a, requires_grad=True) for a in arrays]
-    out, expected = (mini_fn or fn)(*mini), fn(*ref)
-    assert_close(out, expected, what="forward")
-    v = random_array(expected.shape, expected.detach().numpy().dtype, rng)
-    out.backward(minigrad.tensor(v, device=device))
-    expected.backward(torch.tensor(v))
-    for i, (m, r) in enumerate(zip(mini, ref)):
-        assert_close(m.grad, r.grad, what=f"gradient of input {i}")
-        assert m.grad.dtype == m.dtype
+    compare_with_torch(mini_fn or fn, fn, *[random_array(s, dtype, rng, positive) for s in shapes], device=device)
 
 
 BINARY = {

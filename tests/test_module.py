@@ -108,3 +108,11 @@ def test_assigning_before_init_is_a_clear_error():
 
     with pytest.raises(AttributeError, match="super\\(\\).__init__\\(\\)"):
         Broken()
+
+
+def test_module_to_dtype_casts_floating_tensors_only():
+    from minigrad.nn import BatchNorm2d
+    bn = BatchNorm2d(3).double()
+    assert bn.weight.dtype == np.float64 and bn.running_mean.dtype == np.float64
+    assert bn.num_batches_tracked.dtype == np.int64
+    assert bn.float().weight.dtype == np.float32

@@ -169,14 +169,26 @@ class Module:
             else:
                 p.grad.array[...] = 0
 
-    def to(self, device):
-        """Move every parameter and buffer to `device` in place (as PyTorch's Module.to)."""
-        device = normalize_device(device)
-        for tensor in list(self.parameters()) + list(self.buffers()):
-            tensor.array = to_device(tensor.array, device)
+    def to(self, target):
+        """Move every parameter and buffer to a device ('cpu', 'cuda') or cast the floating ones to a
+        dtype, in place (as PyTorch's Module.to); integer buffers keep their dtype."""
+        tensors = list(self.parameters()) + list(self.buffers())
+        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
+            convert = lambda a: to_device(a, normalize_device(target))  # noqa: E731
+        else:
+            dtype = np.dtype(target)
+            convert = lambda a: a.astype(dtype) if a.dtype.kind in "fc" else a  # noqa: E731
+        for tensor in tensors:
+            tensor.array = convert(tensor.array)
             if tensor.grad is not None:
-                tensor.grad.array = to_device(tensor.grad.array, device)
+                tensor.grad.array = convert(tensor.grad.array)
         return self
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
 
     def cpu(self):
         return self.to("cpu")

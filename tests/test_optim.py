@@ -1,0 +1,165 @@
+"""SGD and Adam against PyTorch (float64) over several steps, and exact resumption from a state_dict."""
+import numpy as np
+import pytest
+import torch
+
+import minigrad
+from minigrad import nn, optim
+from tests.helpers import assert_close
+
+
+def make_problem(seed=0, dtype=np.float64):
+    """Initial weight and bias arrays and a stream of inputs for loss = sum(tanh(x @ w + b)^2)."""
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal((3, 4)).astype(dtype), rng.standard_normal(4).astype(dtype)]
+    batches = [rng.standard_normal((5, 3)).astype(dtype) for _ in range(8)]
+    return arrays, batches
+
+
+def train(params, optimizer, batches, lib):
+    """Zero, backward and step once per batch, in minigrad or torch (`lib` supplies `tensor`)."""
+    w, b = params
+    for x in batches:
+        optimizer.zero_grad()
+        loss = ((lib.tensor(x) @ w + b).tanh() ** 2).sum()
+        loss.backward()
+        optimizer.step()
+
+
+def run_both(name, kwargs, groups=None):
+    arrays, batches = make_problem()
+    mini = [nn.Parameter(minigrad.tensor(a)) for a in arrays]
+    ref = [torch.tensor(a, requires_grad=True) for a in arrays]
+    params = (lambda p: [{"params": [p[0]], **groups}, {"params": [p[1]]}]) if groups else (lambda p: p)
+    train(mini, getattr(optim, name)(params(mini), **kwargs), batches, minigrad)
+    train(ref, getattr(torch.optim, name)(params(ref), **kwargs), batches, torch)
+    for i, (m, r) in enumerate(zip(mini, ref)):
+        assert_close(m, r, atol=1e-12, what=f"parameter {i} after {len(batches)} steps")
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(lr=0.1), dict(lr=0.1, momentum=0.9), dict(lr=0.1, momentum=0.9, dampening=0.3),
+    dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01), dict(lr=0.1, weight_decay=0.1), dict(),
+])
+def test_sgd_matches_torch(kwargs):
+    run_both("SGD", kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(), dict(lr=0.01, betas=(0.5, 0.999)), dict(lr=0.01, weight_decay=0.1, eps=1e-6),
+    dict(lr=0.2, betas=(0.0, 0.9)),
+])
+def test_adam_matches_torch(kwargs):
+    run_both("Adam", kwargs)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_param_groups_override_defaults(name):
+    run_both(name, dict(lr=0.01, weight_decay=0.01), groups=dict(lr=0.3, weight_decay=0))
+
+
+def test_adam_on_a_complex_parameter_matches_torch():
+    z0, target = np.array([1 + 2j, -0.5 + 0.1j, 3j]), np.array([0.2 - 1j, 1 + 1j, -2 + 0j])
+    results = []
+    for lib in (minigrad, torch):
+        z = lib.tensor(z0, requires_grad=True)
+        opt = (optim if lib is minigrad else torch.optim).Adam([z], lr=0.1)
+        for _ in range(5):
+            opt.zero_grad()
+            error = (z - lib.tensor(target)) * lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)
+            (error * error.conj()).real.sum().backward()
+            opt.step()
+        results.append(z)
+    assert_close(*results, atol=1e-12, what="complex parameter")
+
+
+def test_parameters_without_gradient_are_left_alone():
+    used, unused = nn.Parameter(minigrad.ones(2)), nn.Parameter(minigrad.ones(2))
+    opt = optim.Adam([used, unused], lr=0.1)
+    (used * 3).sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(unused.numpy(), [1, 1])
+    assert list(opt.state) == [0] and (used.numpy() < 1).all()
+
+
+def test_zero_grad():
+    p = nn.Parameter(minigrad.ones(3))
+    opt = optim.SGD([p], lr=0.1)
+    (p * 2).sum().backward()
+    opt.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(p.grad.numpy(), 0)
+    opt.zero_grad()
+    assert p.grad is None
+
+
+@pytest.mark.parametrize("name, kwargs", [("Adam", dict(lr=0.05, weight_decay=0.01)),
+                                          ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True))])
+def test_state_dict_round_trip_resumes_training_exactly(name, kwargs, tmp_path):
+    arrays, batches = make_problem(dtype=np.float32)
+    straight = [nn.Parameter(minigrad.tensor(a)) for a in arrays]
+    train(straight, getattr(optim, name)(straight, **kwargs), batches, minigrad)
+
+    first = [nn.Parameter(minigrad.tensor(a)) for a in arrays]
+    opt = getattr(optim, name)(first, **kwargs)
+    train(first, opt, batches[:4], minigrad)
+    minigrad.save({"params": {str(i): p for i, p in enumerate(first)}, "optimizer": opt.state_dict()},
+                  tmp_path / "checkpoint.npz")
+    train(first, opt, batches[4:5], minigrad)  # keeps going: the checkpoint must not change with it
+
+    checkpoint = minigrad.load(tmp_path / "checkpoint.npz")
+    resumed = [nn.Parameter(checkpoint["params"][str(i)]) for i in range(2)]
+    opt = getattr(optim, name)(resumed, lr=123.0)  # the loaded state restores lr as well
+    opt.load_state_dict(checkpoint["optimizer"])
+    train(resumed, opt, batches[4:], minigrad)
+    for a, b in zip(resumed, straight):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_load_state_dict_rejects_a_different_model():
+    opt = optim.Adam([nn.Parameter(minigrad.ones(3))])
+    opt.param_groups[0]["params"][0].grad = minigrad.ones(3)
+    opt.step()
+    with pytest.raises(ValueError, match="doesn't match the size"):
+        optim.Adam([nn.Parameter(minigrad.ones(3)), nn.Parameter(minigrad.ones(1))]).load_state_dict(opt.state_dict())
+    with pytest.raises(ValueError, match=r"has shape \(3,\) but its parameter has shape \(4,\)"):
+        optim.Adam([nn.Parameter(minigrad.ones(4))]).load_state_dict(opt.state_dict())
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda p: optim.SGD(p, lr=-1), ValueError, "Invalid learning rate: -1"),
+    (lambda p: optim.SGD(p, lr=float("nan")), ValueError, "Invalid learning rate: nan"),
+    (lambda p: optim.SGD(p, momentum=-1), ValueError, "Invalid momentum value: -1"),
+    (lambda p: optim.SGD(p, weight_decay=-1), ValueError, "Invalid weight_decay value: -1"),
+    (lambda p: optim.SGD(p, nesterov=True), ValueError, "Nesterov momentum requires a momentum and zero dampening"),
+    (lambda p: optim.SGD(p, momentum=0.9, dampening=0.1, nesterov=True), ValueError, "Nesterov"),
+    (lambda p: optim.Adam(p, lr=-1), ValueError, "Invalid learning rate: -1"),
+    (lambda p: optim.Adam(p, eps=-1), ValueError, "Invalid epsilon value: -1"),
+    (lambda p: optim.Adam(p, betas=(1.0, 0.9)), ValueError, "Invalid beta parameter at index 0: 1.0"),
+    (lambda p: optim.Adam(p, betas=(0.9, -0.1)), ValueError, "Invalid beta parameter at index 1: -0.1"),
+    (lambda p: optim.Adam(p, weight_decay=-1), ValueError, "Invalid weight_decay value: -1"),
+    (lambda p: optim.Adam([]), ValueError, "optimizer got an empty parameter list"),
+    (lambda p: optim.Adam(p[0]), TypeError, "should be an iterable of Tensors or dicts"),
+])
+def test_bad_settings_raise_as_torch(make, error, message):
+    with pytest.raises(error, match=message):
+        make([nn.Parameter(minigrad.ones(2))])
+
+
+def test_a_small_network_trains_like_torch():
+    """Linear, BatchNorm1d, LeakyReLU, CrossEntropyLoss and Adam together, from the same weights."""
+    def build(n, dtype):
+        return n.Sequential(n.Linear(4, 8, dtype=dtype), n.BatchNorm1d(8, dtype=dtype), n.LeakyReLU(0.2),
+                            n.Linear(8, 3, dtype=dtype))
+    reference, model = build(torch.nn, torch.float64), build(nn, minigrad.float64)
+    model.load_state_dict({k: v.numpy() for k, v in reference.state_dict().items()})
+    rng = np.random.default_rng(0)
+    optimizers = optim.Adam(model.parameters(), lr=0.01), torch.optim.Adam(reference.parameters(), lr=0.01)
+    for _ in range(5):
+        x, y = rng.standard_normal((16, 4)), rng.integers(0, 3, 16)
+        for net, opt, lib, loss_fn in ((model, optimizers[0], minigrad, nn.CrossEntropyLoss()),
+                                       (reference, optimizers[1], torch, torch.nn.CrossEntropyLoss())):
+            opt.zero_grad()
+            loss_fn(net(lib.tensor(x)), lib.tensor(y)).backward()
+            opt.step()
+    for (name, mine), theirs in zip(model.state_dict().items(), reference.state_dict().values()):
+        assert_close(mine, theirs, atol=1e-12, what=name)
