@@ -1,0 +1,83 @@
+"""The three array kernels against PyTorch's convolution and its gradients (float64, complex128)."""
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from minigrad.backend import to_device
+from minigrad.kernels.conv import conv2d_forward, conv2d_input_grad, conv2d_weight_grad
+
+rng = np.random.default_rng(0)
+
+
+def random(shape, dtype):
+    values = rng.standard_normal(shape)
+    return (values + 1j * rng.standard_normal(shape) if dtype == np.complex128 else values).astype(dtype)
+
+
+SETTINGS = [c for c in itertools.product([(1, 1), (3, 3), (2, 4)], [(1, 1), (2, 3)], [(0, 0), (1, 2)], [(1, 1), (2, 1)], [1, 2])]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("kernel,stride,padding,dilation,groups", SETTINGS)
+def test_kernels_match_torch_convolution_and_its_gradients(kernel, stride, padding, dilation, groups, dtype):
+    x, w = random((2, 4, 9, 8), dtype), random((6, 4 // groups, *kernel), dtype)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ty = torch.nn.functional.conv2d(tx, tw, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    grad_y = random(tuple(ty.shape), dtype)
+    ty.backward(torch.tensor(grad_y))
+    settings = (stride, padding, dilation, groups)
+    np.testing.assert_allclose(conv2d_forward(x, w, *settings), ty.detach().numpy(), atol=1e-12)
+    # PyTorch's complex gradients are conjugate-Wirtinger: the kernels get conj(w) and conj(x).
+    np.testing.assert_allclose(conv2d_input_grad(grad_y, w.conj(), (9, 8), *settings), tx.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(conv2d_weight_grad(x.conj(), grad_y, kernel, *settings), tw.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("size,kernel,stride,padding,output_padding,dilation,groups",
+                         [(5, 3, 2, 1, 1, 1, 1), (4, 4, 2, 1, 0, 1, 2), (3, 3, 1, 0, 1, 2, 1), (3, 2, 2, 2, 2, 3, 1),
+                          (1, 7, 1, 0, 0, 1, 1), (6, 5, 3, 4, 2, 1, 2)])
+def test_input_grad_kernel_is_torch_conv_transpose2d(size, kernel, stride, padding, output_padding, dilation, groups):
+    x, w = random((2, 4, size, size + 1), np.float64), random((4, 6 // groups, kernel, kernel - 1 or 1), np.float64)
+    expected = torch.nn.functional.conv_transpose2d(torch.tensor(x), torch.tensor(w), stride=stride, padding=padding,
+                                                    output_padding=output_padding, groups=groups, dilation=dilation)
+    got = conv2d_input_grad(x, w, expected.shape[2:], (stride,) * 2, (padding,) * 2, (dilation,) * 2, groups)
+    np.testing.assert_allclose(got, expected.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+def test_kernels_keep_the_dtype(dtype):
+    x, w = random((2, 4, 6, 6), dtype), random((4, 2, 3, 3), dtype)
+    settings = ((2, 2), (1, 1), (1, 1), 2)
+    y = conv2d_forward(x, w, *settings)
+    assert y.dtype == dtype
+    assert conv2d_input_grad(y, w, (6, 6), *settings).dtype == dtype
+    assert conv2d_weight_grad(x, y, (3, 3), *settings).dtype == dtype
+
+
+def test_input_grad_is_the_adjoint_of_forward():
+    """<conv(x), g> = <x, conv^T(g)> and <conv(x; w), g> = <w, weight_grad(x, g)>: transposes, exactly."""
+    x, w = random((3, 6, 11, 7), np.complex128), random((6, 2, 3, 2), np.complex128)
+    settings = ((2, 3), (1, 2), (2, 1), 3)
+    y = conv2d_forward(x, w, *settings)
+    g = random(y.shape, np.complex128)
+    inner = np.vdot(g, y)
+    np.testing.assert_allclose(np.vdot(conv2d_input_grad(g, w.conj(), (11, 7), *settings), x), inner, rtol=1e-12)
+    np.testing.assert_allclose(np.vdot(conv2d_weight_grad(x.conj(), g, (3, 2), *settings), w), inner, rtol=1e-12)
+
+
+def test_empty_batch_gives_empty_results():
+    x, w = np.zeros((0, 4, 5, 5)), random((6, 2, 3, 3), np.float64)
+    y = conv2d_forward(x, w, (1, 1), (0, 0), (1, 1), 2)
+    assert y.shape == (0, 6, 3, 3)
+    assert conv2d_input_grad(y, w, (5, 5), (1, 1), (0, 0), (1, 1), 2).shape == (0, 4, 5, 5)
+    np.testing.assert_array_equal(conv2d_weight_grad(x, y, (3, 3), (1, 1), (0, 0), (1, 1), 2), np.zeros(w.shape))
+
+
+def test_kernels_run_on_the_device(device):
+    x, w = random((2, 4, 7, 7), np.float64), random((6, 4, 3, 3), np.float64)
+    settings = ((2, 2), (1, 1), (1, 1), 1)
+    y = conv2d_forward(to_device(x, device), to_device(w, device), *settings)
+    np.testing.assert_allclose(to_device(y, "cpu"), conv2d_forward(x, w, *settings), atol=1e-12)
+    gx = conv2d_input_grad(y, to_device(w, device), (7, 7), *settings)
+    np.testing.assert_allclose(to_device(gx, "cpu"), conv2d_input_grad(to_device(y, "cpu"), w, (7, 7), *settings), atol=1e-12)
