@@ -14,7 +14,6 @@ def manual_seed(seed):
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     _generator = np.random.default_rng(int(seed))
-    return _generator
 
 
 def generator():

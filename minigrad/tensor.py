@@ -155,7 +155,10 @@ class Tensor:
         return format(self.item(), spec) if self.ndim == 0 else format(repr(self), spec)
 
     def __repr__(self):
-        body = np.array2string(to_device(self.array, "cpu"), precision=4, separator=", ", prefix="tensor(")
+        values = to_device(self.array, "cpu")
+        whole = values.dtype.kind not in "fc" or bool(np.all(np.isfinite(values) & (values == np.round(values))))
+        body = np.array2string(values, precision=4, separator=", ", prefix="tensor(",
+                               floatmode="maxprec" if whole else "fixed")  # 4 decimals unless whole, as PyTorch
         extras = [f"device='{self.device}'"] if self.device != "cpu" else []
         if self.dtype not in (np.float32, np.int64, np.bool_):
             extras.append(f"dtype={self.dtype}")

@@ -1,0 +1,141 @@
+"""The built book in headless Chromium: every chapter loads with no broken image, no error from our own
+scripts, no stderr / traceback output and no unrendered widget; a screenshot of each lands in
+_build/screenshots/. The book is (re)built first when _build/html is missing or older than its sources.
+
+Mandatory when MINIGRAD_BROWSER_TESTS=1 (CI); elsewhere skipped only when no Chromium is found.
+"""
+import base64
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from book_browser import Browser, audit_page, find_chromium, serve
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+# --all: an incremental build would neither re-execute notebooks after a change to minigrad nor repeat
+# the warnings of pages it does not re-read.
+BUILD_COMMAND = ["jupyter-book", "build", "--all", "-W", "-n", "--keep-going", "."]
+BUILD_TIMEOUT = 3600  # s: the build executes every notebook once
+BUILD_MARKER = HTML / "searchindex.js"  # written at the end of a build
+BOOK_SOURCES = ("_config.yml", "_toc.yml", "book/**/*", "minigrad/**/*.py")
+KNOWN_CDNS = {  # hosts the HTML may ask for; the pages must read well without them
+    "cdn.jsdelivr.net": "MathJax (and the widget manager, which no page should need)",
+    "cdnjs.cloudflare.com": "require.js for widgets (no page should need it)",
+    "unpkg.com": "thebe, loaded only if someone turns live code on",
+}
+GIF_1X1 = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+
+def toc_pages(node=None):
+    """Document names in reading order from _toc.yml (root first), whatever its nesting."""
+    node = yaml.safe_load((ROOT / "_toc.yml").read_text()) if node is None else node
+    if isinstance(node, list):
+        return [page for child in node for page in toc_pages(child)]
+    if not isinstance(node, dict):
+        return []
+    own = [node[key] for key in ("root", "file") if key in node]
+    return own + [page for key in ("parts", "chapters", "sections") for page in toc_pages(node.get(key, []))]
+
+
+def newest_source_mtime():
+    paths = [path for pattern in BOOK_SOURCES for path in ROOT.glob(pattern)]
+    return max(path.stat().st_mtime for path in paths if path.is_file() and "__pycache__" not in path.parts)
+
+
+def ensure_built():
+    """Build the book unless its HTML is newer than every source; on failure, fail listing the warnings."""
+    if BUILD_MARKER.exists() and BUILD_MARKER.stat().st_mtime > newest_source_mtime():
+        return
+    import matplotlib.font_manager  # noqa: F401  (builds the font cache here, not in a notebook's stderr)
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    result = subprocess.run(BUILD_COMMAND, cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+    if result.returncode != 0:
+        BUILD_MARKER.unlink(missing_ok=True)  # so that the next run builds again
+        lines = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr).splitlines()
+        warnings = [line for line in lines if re.search(r"WARNING|ERROR", line) and "IPKernelApp" not in line]
+        pytest.fail(f"`{' '.join(BUILD_COMMAND)}` failed (exit {result.returncode}):\n" + "\n".join(warnings[-40:]))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = find_chromium()
+    if executable is None:
+        message = "no Chromium found (install chromium or set MINIGRAD_CHROMIUM)"
+        if os.environ.get("MINIGRAD_BROWSER_TESTS") == "1":
+            pytest.fail(message + " and MINIGRAD_BROWSER_TESTS=1 makes the browser tests mandatory")
+        pytest.skip(message + ": browser tests skipped")
+    with Browser(executable) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def book_url(browser):
+    ensure_built()
+    with serve(HTML) as url:
+        yield url
+
+
+@pytest.mark.parametrize("page", toc_pages())
+def test_chapter_renders_cleanly(browser, book_url, page):
+    audit = audit_page(browser, f"{book_url}/{page}.html", SCREENSHOTS / f"{Path(page).name}.png")
+    unknown_hosts = sorted({url.split("/")[2] for url in audit.external} - KNOWN_CDNS.keys())
+    assert not audit.problems, f"{page}:\n  " + "\n  ".join(audit.problems)
+    assert not unknown_hosts, f"{page} requests files from {unknown_hosts}; serve them from _static instead"
+
+
+def write_site(directory, page):
+    """A tiny site: `page` as index.html, a working image and a script that throws."""
+    (directory / "index.html").write_text(page)
+    (directory / "ok.gif").write_bytes(GIF_1X1)
+    (directory / "broken.js").write_text("undefinedFunction();\n")
+
+
+CLEAN_PAGE = """<!doctype html><html><head><link rel="icon" href="data:,">
+<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script></head>
+<body><img src="ok.gif"><div class="cell_output"><div class="output stream"><pre>42</pre></div></div></body></html>"""
+
+BROKEN_PAGE = """<!doctype html><html><head><link rel="icon" href="data:,"><script src="broken.js"></script></head>
+<body><img src="missing.png"><img src="ok.gif">
+<div class="cell_output"><div class="output stderr"><pre>UserWarning: oops</pre></div></div>
+<div class="cell_output"><div class="output traceback"><pre>ValueError  Traceback (most recent call last)</pre></div></div>
+<div class="cell_output"><div class="output stream"><pre>Traceback (most recent call last):</pre></div></div>
+<div class="cell_output"><div class="output text_html">
+<script type="application/vnd.jupyter.widget-view+json">{"model_id": "0"}</script></div></div>
+<p>Loading widget...</p><script>null.crash;</script></body></html>"""
+
+
+def test_audit_passes_a_clean_page_and_lists_cdn_requests(browser, tmp_path):
+    write_site(tmp_path, CLEAN_PAGE)
+    with serve(tmp_path) as url:
+        audit = audit_page(browser, f"{url}/index.html", tmp_path / "shot.png")
+    assert audit.problems == []
+    assert audit.external == ["https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"]
+    assert (tmp_path / "shot.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_audit_reports_every_kind_of_problem(browser, tmp_path):
+    write_site(tmp_path, BROKEN_PAGE)
+    with serve(tmp_path) as url:
+        problems = audit_page(browser, f"{url}/index.html").problems
+    expected = {
+        "image did not load: missing.png": "a missing image",
+        "HTTP 404": "a request for one of our files that fails",
+        "broken.js": "an exception thrown by one of our script files",
+        "index.html: TypeError": "an exception thrown by an inline script",
+        "stderr output: UserWarning": "a stderr output",
+        "error output: ValueError": "a traceback output",
+        "traceback in output: Traceback": "a traceback printed to stdout",
+        "widget did not render": "a widget without a static fallback",
+        "Loading widget...": "the widget placeholder text",
+    }
+    for needle, what in expected.items():
+        assert any(needle in problem for problem in problems), f"{what} went unnoticed: {problems}"
+    assert not any("ok.gif" in problem for problem in problems), problems
+    assert len(problems) == len(expected), problems
