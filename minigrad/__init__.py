@@ -34,8 +34,10 @@ exp, log, sqrt, abs, tanh, sigmoid, relu, conj = (_unary(n) for n in  # noqa: A0
 
 
 def real(input):
+    """The real part of a complex tensor (differentiable)."""
     return input.real
 
 
 def imag(input):
+    """The imaginary part of a complex tensor (differentiable)."""
     return input.imag

@@ -12,6 +12,7 @@ _grad_enabled = True
 
 
 def is_grad_enabled():
+    """False inside `no_grad()`: then no graph is recorded."""
     return _grad_enabled
 
 
@@ -34,6 +35,7 @@ def no_grad():
 
 
 def enable_grad():
+    """Context manager (or decorator) that records the graph again inside a `no_grad()` block."""
     return _GradMode(True)
 
 
@@ -100,7 +102,8 @@ def unbroadcast(grad, shape):
 
 def _fit_to_input(grad, tensor, node):
     """The gradient an input receives: summed over broadcasting, real for a real input, its dtype."""
-    grad = unbroadcast(grad, tensor.shape)
+    if grad.ndim >= tensor.ndim:
+        grad = unbroadcast(grad, tensor.shape)
     if grad.shape != tensor.shape:
         raise RuntimeError(f"{node.name()} returned a gradient of shape {grad.shape} for an input of shape {tensor.shape}")
     xp = get_array_module(grad)

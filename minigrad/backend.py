@@ -25,6 +25,7 @@ def cuda_is_available():
 
 
 def is_cupy_array(array):
+    """True for a CuPy array, decided without importing CuPy."""
     # Compare by module name so that asking never imports CuPy.
     return type(array).__module__.startswith("cupy")
 
@@ -38,6 +39,7 @@ def get_array_module(*arrays):
 
 
 def device_of(array):
+    """'cuda' for a CuPy array, 'cpu' otherwise."""
     return "cuda" if is_cupy_array(array) else "cpu"
 
 

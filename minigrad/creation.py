@@ -50,27 +50,33 @@ def _size(name, sizes):
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor of `size` filled with `fill_value` (float32 unless `dtype` says otherwise)."""
     array = np.full(_size("full", (size,)), fill_value, dtype=resolve_dtype(dtype))
     return _finish(array, None, device, requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of zeros: zeros(2, 3) or zeros((2, 3))."""
     return full(_size("zeros", size), 0, dtype, device, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of ones: ones(2, 3) or ones((2, 3))."""
     return full(_size("ones", size), 1, dtype, device, requires_grad)
 
 
 def zeros_like(other, dtype=None, device=None, requires_grad=False):
+    """Zeros with the shape, dtype and device of `other`."""
     return zeros(other.shape, dtype=dtype or other.dtype, device=device or other.device, requires_grad=requires_grad)
 
 
 def ones_like(other, dtype=None, device=None, requires_grad=False):
+    """Ones with the shape, dtype and device of `other`."""
     return ones(other.shape, dtype=dtype or other.dtype, device=device or other.device, requires_grad=requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """Evenly spaced values in [start, end): int64 for whole-number arguments, else float32."""
     start, end = (0, start) if end is None else (start, end)
     if step == 0:
         raise ValueError("arange(): step must be nonzero")
@@ -80,6 +86,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    """`steps` values from start to end, both included."""
     return _finish(np.linspace(start, end, steps, dtype=resolve_dtype(dtype)), None, device, requires_grad)
 
 

@@ -26,6 +26,8 @@ def normalize_dim(dim, ndim, extra=0):
 
 
 class Tensor:
+    """An n-dimensional array (NumPy or CuPy, in `.array`) that records how it was computed."""
+
     __hash__ = object.__hash__  # == compares elementwise, so hash by identity (as PyTorch)
     __array_priority__ = 1000  # numpy_array + tensor calls Tensor.__radd__
 

@@ -306,3 +306,18 @@ def test_mixing_devices_is_an_error():
     from minigrad.backend import check_same_device
     with pytest.raises(RuntimeError, match=r"same device, but found \['cpu', 'cuda'\]"):
         check_same_device(np.zeros(2), np.zeros(2).view(FakeCupyArray))
+
+
+def test_a_backward_returning_too_few_dimensions_is_named():
+    class DropsADim(minigrad.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad.sum(axis=0)
+
+    x = minigrad.randn(4, 1, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"<DropsADimBackward> returned a gradient of shape \(1,\) for an input of shape \(4, 1\)"):
+        DropsADim.apply(x).sum().backward()

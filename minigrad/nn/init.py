@@ -70,16 +70,19 @@ def normal_(tensor, mean=0.0, std=1.0):
 
 
 def constant_(tensor, val):
+    """Fill `tensor` with `val`, in place, outside the graph."""
     with no_grad():
         tensor.array[...] = val
     return tensor
 
 
 def zeros_(tensor):
+    """Fill `tensor` with zeros, in place."""
     return constant_(tensor, 0)
 
 
 def ones_(tensor):
+    """Fill `tensor` with ones, in place."""
     return constant_(tensor, 1)
 
 

@@ -66,11 +66,15 @@ class LeakyReLU(Module):
 
 
 class Tanh(Module):
+    """Elementwise tanh, squashing to (-1, 1): the DCGAN generator's last layer."""
+
     def forward(self, input):
         return F.tanh(input)
 
 
 class Sigmoid(Module):
+    """Elementwise 1 / (1 + exp(-x)), squashing to (0, 1)."""
+
     def forward(self, input):
         return F.sigmoid(input)
 

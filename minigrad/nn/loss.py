@@ -38,6 +38,8 @@ class BCEWithLogitsLoss(_WeightedLoss):
 
 
 class MSELoss(_Loss):
+    """Mean squared error between input and target (same shape)."""
+
     def forward(self, input, target):
         return F.mse_loss(input, target, self.reduction)
 
