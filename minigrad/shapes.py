@@ -3,6 +3,8 @@
 Pure functions on ints: the formula chapters of the book call them, and so do the layers.
 Notation: k kernel_size, s stride, p padding, d dilation, op output_padding.
 """
+import numbers
+
 __all__ = ["conv_output_size", "conv_transpose_output_size", "output_size_range", "implicit_padding",
            "same_padding", "transpose_params_for"]
 
@@ -77,3 +79,21 @@ def transpose_params_for(size_in, size_out, max_kernel=7, max_stride=4, max_padd
                     if size == size_out:
                         found.append((kernel_size, stride, padding, output_padding))
     return found
+
+
+def pair(value, name):
+    """A setting given as an int or a sequence of one or two ints -> (height, width), as PyTorch reads it."""
+    if _is_int(value):
+        return int(value), int(value)
+    if isinstance(value, (tuple, list)) and all(_is_int(v) for v in value):
+        if len(value) == 1:
+            return int(value[0]), int(value[0])
+        if len(value) == 2:
+            return int(value[0]), int(value[1])
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of 2 values, "
+                           f"but got {name}={list(value)}")
+    raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

@@ -11,18 +11,13 @@ them against minigrad's own kernel, conv2d_input_grad (the gradient view).
 `multiply_counts` says how many products each view computes.
 """
 import math
-import numbers
 
 from ..backend import get_array_module
-from ..shapes import conv_transpose_output_size, implicit_padding
+from ..shapes import conv_transpose_output_size, implicit_padding, pair
 from .conv import conv2d_forward
 
 __all__ = ["conv_transpose2d_scatter", "zero_insertion_grid", "conv_transpose2d_zero_insertion",
            "conv_transpose2d_subpixel", "multiply_counts"]
-
-
-def _pair(value):
-    return (int(value),) * 2 if isinstance(value, numbers.Integral) else tuple(value)
 
 
 def _settings(x, w, groups, *settings):
@@ -33,7 +28,7 @@ def _settings(x, w, groups, *settings):
     if groups < 1 or x.shape[1] % groups or w.shape[0] != x.shape[1]:
         raise ValueError(f"w.shape[0] ({w.shape[0]}) must equal C_in ({x.shape[1]}), "
                          f"and groups ({groups}) must divide it")
-    return [_pair(setting) for setting in settings]
+    return [pair(setting, 'setting') for setting in settings]
 
 
 def _canvas_hw(x, w, stride, dilation):
@@ -102,8 +97,8 @@ def zero_insertion_grid(x, kernel_hw, stride=1, padding=0, output_padding=0, dil
     and right (a negative amount crops instead).
 
     x: (N, C, H, W) -> (N, C, (H-1)s + 1 + 2(d(kH-1) - p) + op, and the same for W)."""
-    stride, padding, output_padding, dilation = map(
-        _pair, (stride, padding, output_padding, dilation))
+    stride, padding, output_padding, dilation = (pair(v, "setting") for v in
+                                                 (stride, padding, output_padding, dilation))
     (n, c, h, w), (sh, sw) = x.shape, stride
     inserted = get_array_module(x).zeros((n, c, (h - 1) * sh + 1, (w - 1) * sw + 1),
                                          dtype=x.dtype)
@@ -185,8 +180,8 @@ def multiply_counts(input_hw, kernel_hw, in_channels, out_channels, stride=1, pa
         subpixel        the s*s small convolutions, each over its whole phase grid
 
     input_hw, kernel_hw: (H, W), (kH, kW); the other settings as for conv_transpose2d."""
-    stride, padding, output_padding, dilation = map(
-        _pair, (stride, padding, output_padding, dilation))
+    stride, padding, output_padding, dilation = (pair(v, "setting") for v in
+                                                 (stride, padding, output_padding, dilation))
     # channel pairs that meet, for each pair of pixels
     useful = scatter = zero_insertion = subpixel = batch * in_channels * out_channels // groups
     for axis in range(2):

@@ -6,17 +6,11 @@ from ..creation import pad, zeros
 from . import functional as F
 from . import init
 from .module import Module, Parameter
+from ..shapes import pair
 
 __all__ = ["Conv2d", "ConvTranspose2d"]
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-def _pair(value, name):
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return pair
 
 
 class _ConvNd(Module):
@@ -33,8 +27,8 @@ class _ConvNd(Module):
                                  f"groups={groups}")
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {PADDING_MODES}, but got padding_mode={padding_mode!r}")
-        self.kernel_size, self.stride = _pair(kernel_size, "kernel_size"), _pair(stride, "stride")
-        self.dilation, self.output_padding = _pair(dilation, "dilation"), _pair(output_padding, "output_padding")
+        self.kernel_size, self.stride = pair(kernel_size, "kernel_size"), pair(stride, "stride")
+        self.dilation, self.output_padding = pair(dilation, "dilation"), pair(output_padding, "output_padding")
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Invalid padding string {padding!r}, should be one of ('same', 'valid')")
@@ -42,7 +36,7 @@ class _ConvNd(Module):
                 raise ValueError(f"padding='same' is not supported for strided convolutions (stride={self.stride})")
             self.padding = padding
         else:
-            self.padding = _pair(padding, "padding")
+            self.padding = pair(padding, "padding")
         # Settings that fail for every input are refused now, not at the first forward.
         for name, values, low in (("kernel_size", self.kernel_size, 1), ("stride", self.stride, 1),
                                   ("dilation", self.dilation, 1), ("output_padding", self.output_padding, 0),

@@ -12,6 +12,7 @@ from ...backend import check_same_device
 from ...creation import pad
 from ...kernels.conv import conv2d_forward, conv2d_input_grad, conv2d_weight_grad
 from ...tensor import Tensor
+from ...shapes import pair
 
 __all__ = ["conv2d", "conv_transpose2d"]
 
@@ -62,10 +63,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     input: (N, C, H, W) or unbatched (C, H, W); weight: (O, C/groups, kH, kW); bias: (O,).
     padding: int, pair, "valid" (no padding) or "same" (output size = input size; stride 1 only).
     """
-    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     if isinstance(padding, str):
         input, padding = _string_padding(input, weight, padding, stride, dilation)
-    padding = _pair(padding, "padding")
+    padding = pair(padding, "padding")
     _check(input, weight, bias, stride, padding, dilation, groups, transposed=False)
     batched = input if input.ndim == 4 else input.unsqueeze(0)
     y = Conv2dFunction.apply(batched, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
@@ -78,27 +79,13 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     input: (N, C, H, W) or unbatched (C, H, W); weight: (C, O/groups, kH, kW); bias: (O,).
     Output size: (H - 1)*stride - 2*padding + dilation*(kH - 1) + output_padding + 1.
     """
-    stride, padding, dilation = _pair(stride, "stride"), _pair(padding, "padding"), _pair(dilation, "dilation")
-    output_padding = _pair(output_padding, "output_padding")
+    stride, padding, dilation = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
+    output_padding = pair(output_padding, "output_padding")
     _check(input, weight, bias, stride, padding, dilation, groups, transposed=True, output_padding=output_padding)
     batched = input if input.ndim == 4 else input.unsqueeze(0)
     y = ConvTranspose2dFunction.apply(batched, weight, bias, stride=stride, padding=padding,
                                       output_padding=output_padding, dilation=dilation, groups=groups)
     return y if input.ndim == 4 else y.squeeze(0)
-
-
-def _pair(value, name):
-    """An int or a sequence of two ints -> (height, width)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value, value
-    if isinstance(value, (tuple, list)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        if len(value) == 1:
-            return value[0], value[0]
-        if len(value) == 2:
-            return tuple(value)
-        raise RuntimeError(f"expected {name} to be a single integer value or a list of 2 values, "
-                           f"but got {name}={list(value)}")
-    raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
 
 
 def _string_padding(input, weight, padding, stride, dilation):

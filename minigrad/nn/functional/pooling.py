@@ -1,18 +1,9 @@
 """Spatial resampling as torch.nn.functional: max pooling and nearest-neighbour upsampling."""
 from ...autograd import Function
 from ...backend import get_array_module
-from ...shapes import conv_output_size
+from ...shapes import conv_output_size, pair
 
 __all__ = ["max_pool2d", "interpolate"]
-
-
-def _pair(value, name):
-    """An int or a 1- or 2-tuple of ints -> (height, width)."""
-    pair = (value, value) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else ()
-    pair = pair * 2 if len(pair) == 1 else pair
-    if len(pair) != 2 or not all(isinstance(v, int) for v in pair):
-        raise RuntimeError(f"max_pool2d: {name} must either be a single int, or a tuple of two ints, got {value!r}")
-    return pair
 
 
 def _pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
@@ -51,9 +42,9 @@ class _MaxPool2d(Function):
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """input: (N, C, H, W) or (C, H, W) -> the maximum of each kernel_size window, (N, C, H_out, W_out)."""
-    kernel, padding = _pair(kernel_size, "kernel_size"), _pair(padding, "padding")
-    dilation = _pair(dilation, "dilation")
-    stride = kernel if stride is None else _pair(stride, "stride")
+    kernel, padding = pair(kernel_size, "kernel_size"), pair(padding, "padding")
+    dilation = pair(dilation, "dilation")
+    stride = kernel if stride is None else pair(stride, "stride")
     for name, values, low in (("kernel_size", kernel, 1), ("stride", stride, 1), ("dilation", dilation, 1),
                               ("padding", padding, 0)):
         if min(values) < low:
