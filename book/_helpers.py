@@ -25,11 +25,14 @@ import os
 import tempfile
 
 import matplotlib.pyplot as plt
+import numpy as np
 from IPython.display import HTML, Image, display
 from matplotlib.animation import FuncAnimation, PillowWriter
 from matplotlib.figure import Figure
 
 from _book_build import BUILD_ENV_VAR
+
+import minigrad
 
 FALLBACK_NOTE = (
     '<p class="fallback-note">A static view of an interactive figure: open this page in Binder or '
@@ -114,3 +117,11 @@ def expect_error(*error_types):
         print(f"{type(error).__name__}: {error}")
     else:
         raise AssertionError(f"expected {' or '.join(t.__name__ for t in error_types)}; nothing was raised")
+
+
+def matrix_of(operator, input_hw):
+    """The matrix of a linear map of 1-channel images: column k is operator(e_k), flattened,
+    where e_k is the basis image with a single 1 at pixel k. All basis images go as one batch."""
+    n = input_hw[0] * input_hw[1]
+    basis = minigrad.tensor(np.eye(n).reshape(n, 1, *input_hw))  # image k is e_k
+    return operator(basis).numpy().reshape(n, -1).T
