@@ -31,15 +31,17 @@ class _LeakyReLU(Function):
     @staticmethod
     def forward(ctx, x, negative_slope):
         positive = x > 0
-        ctx.save_for_backward(positive)
-        ctx.negative_slope = negative_slope
-        return get_array_module(x).where(positive, x, x * negative_slope)
+        # the local slope: 1 where x > 0, negative_slope elsewhere (at exactly 0 too, as PyTorch), built
+        # by arithmetic that is exact here, since where() is several times slower on mixed signs
+        slope = get_array_module(x).multiply(~positive, negative_slope, dtype=x.dtype)
+        slope += positive
+        ctx.save_for_backward(slope)
+        return x * slope
 
     @staticmethod
     def backward(ctx, grad):
-        (positive,) = ctx.saved_tensors
-        # at exactly 0 the slope is negative_slope, as in PyTorch
-        return get_array_module(grad).where(positive, grad, grad * ctx.negative_slope)
+        (slope,) = ctx.saved_tensors
+        return grad * slope
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):

@@ -11,6 +11,8 @@ def _per_channel(values, ndim):
 
 
 class _BatchNorm(Function):
+    # Written for few passes over the (large) input: the affine map is folded into one scale per
+    # channel, and `normalized` is never stored; backward rebuilds what it needs from `centered`.
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         xp = get_array_module(x)
@@ -29,23 +31,26 @@ class _BatchNorm(Function):
             centered = x - _per_channel(running_mean, x.ndim)
             var = running_var
         inv_std = 1 / xp.sqrt(var + eps)
-        normalized = centered * _per_channel(inv_std, x.ndim)
-        ctx.save_for_backward(normalized, inv_std if weight is None else inv_std * weight)
+        scale = inv_std if weight is None else inv_std * weight
+        ctx.save_for_backward(centered, inv_std, scale)
         ctx.training = training
-        output = normalized if weight is None else normalized * _per_channel(weight, x.ndim)
-        return output if bias is None else output + _per_channel(bias, x.ndim)
+        output = centered * _per_channel(scale, x.ndim)  # normalized * weight, in one pass
+        if bias is not None:
+            output += _per_channel(bias, x.ndim)
+        return output
 
     @staticmethod
     def backward(ctx, grad):
-        normalized, scale = ctx.saved_tensors
+        centered, inv_std, scale = ctx.saved_tensors
         axes = (0,) + tuple(range(2, grad.ndim))
-        grad_sum, grad_dot_normalized = grad.sum(axis=axes), (grad * normalized).sum(axis=axes)
+        grad_sum = grad.sum(axis=axes)
+        grad_dot_normalized = (grad * centered).sum(axis=axes) * inv_std  # normalized = centered * inv_std
+        grad_x = grad * _per_channel(scale, grad.ndim)
         if ctx.training:
             # batch statistics depend on x: remove the gradient's mean and its component along `normalized`
             count = grad.size // grad.shape[1]
-            grad = (grad - _per_channel(grad_sum / count, grad.ndim)
-                    - normalized * _per_channel(grad_dot_normalized / count, grad.ndim))
-        grad_x = grad * _per_channel(scale, grad.ndim)
+            grad_x -= centered * _per_channel(scale * inv_std * grad_dot_normalized / count, grad.ndim)
+            grad_x -= _per_channel(scale * grad_sum / count, grad.ndim)
         needs_weight, needs_bias = ctx.needs_input_grad[1:]
         return grad_x, grad_dot_normalized if needs_weight else None, grad_sum if needs_bias else None
 
