@@ -125,3 +125,12 @@ def matrix_of(operator, input_hw):
     n = input_hw[0] * input_hw[1]
     basis = minigrad.tensor(np.eye(n).reshape(n, 1, *input_hw))  # image k is e_k
     return operator(basis).numpy().reshape(n, -1).T
+
+
+def nyquist_share(image, stripes=False):
+    """The share of an image's power (mean removed) in the (pi, pi) bin of its 2-D FFT: the
+    checkerboard frequency; with `stripes`, also (pi, 0) and (0, pi). image: (H, W), H and W even."""
+    power = np.abs(np.fft.fft2(image - image.mean())) ** 2
+    h, w = image.shape[0] // 2, image.shape[1] // 2
+    share = power[h, w] + (power[h, 0] + power[0, w] if stripes else 0)
+    return share / power.sum()
