@@ -1,0 +1,83 @@
+"""`python -m minigrad.dcgan`: train -> resume -> sample, end to end in subprocesses, and its errors."""
+import csv
+import os
+import subprocess
+import sys
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+import minigrad
+from minigrad.dcgan.__main__ import main
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def dcgan(*args):
+    """Run the CLI; returns (exit code, stdout, stderr)."""
+    env = {**os.environ, "PYTHONPATH": REPOSITORY}
+    done = subprocess.run([sys.executable, "-m", "minigrad.dcgan", *map(str, args)], capture_output=True,
+                          text=True, env=env, cwd=REPOSITORY, timeout=120)
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_train_resume_sample(tmp_path):
+    run = tmp_path / "run"
+    code, out, err = dcgan("train", "--out", run, "--steps", 2, "--batch-size", 8, "--every", 1)
+    assert code == 0, err
+    assert "loss_d=" in err  # the progress bar shows the losses
+    assert minigrad.load(run / "checkpoint.npz")["steps"] == 2
+    code, _, err = dcgan("train", "--out", run, "--steps", 3, "--every", 5)  # resumes, keeps batch size 8
+    assert code == 0, err
+    state = minigrad.load(run / "checkpoint.npz")
+    assert state["steps"] == 3 and state["config"]["batch_size"] == 8
+    with open(run / "losses.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [int(row["step"]) for row in rows] == [1, 2, 3]
+    assert all(np.isfinite(float(row["loss_d"])) for row in rows)
+    assert sorted(os.listdir(run / "samples")) == ["step_00001.png", "step_00002.png", "step_00003.png"]
+
+    code, _, err = dcgan("sample", "--run", run, "--n", 5, "--out", tmp_path / "digits.npy")
+    assert code == 0, err
+    digits = np.load(tmp_path / "digits.npy")
+    assert digits.shape == (5, 1, 28, 28) and digits.dtype == np.float32
+    assert -1 <= digits.min() and digits.max() <= 1 and digits.std() > 0
+    code, _, err = dcgan("sample", "--run", run, "--n", 10, "--out", tmp_path / "digits.png")
+    assert code == 0, err
+    grid = plt.imread(tmp_path / "digits.png")
+    assert grid.shape[:2] == (2 * 29 + 1, 8 * 29 + 1)  # 10 digits: two rows of eight, 1-pixel gaps
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--out", "{tmp}/run", "--steps", "0"], "--steps: must be a positive integer, got '0'"),
+    (["train", "--out", "{tmp}/run", "--batch-size", "x"], "--batch-size: must be a positive integer, got 'x'"),
+    (["train", "--out", "{tmp}/run", "--batch-size", "5000"], "--batch-size must be at most 4000"),
+    (["train", "--out", "{tmp}/run", "--device", "tpu"], "argument --device: invalid choice: 'tpu'"),
+    (["train", "--out", "{tmp}/file.txt"], "cannot use"),
+    (["sample", "--run", "{tmp}/missing", "--out", "{tmp}/x.png"], "run directory"),
+    (["sample", "--run", "{tmp}/file.txt", "--out", "{tmp}/x.npy"], "is not a directory"),
+    (["sample", "--run", "{tmp}", "--out", "{tmp}/x.png"], "no checkpoint in"),
+    (["sample", "--run", "{tmp}", "--out", "{tmp}/x.jpg"], "--out must end in .png or .npy"),
+    (["sample", "--run", "{tmp}", "--out", "{tmp}/x.npy", "--n", "-3"], "--n: must be a positive integer"),
+    (["fly"], "invalid choice: 'fly'"),
+    ([], "the following arguments are required: command"),
+])
+def test_bad_arguments_give_one_line_errors(tmp_path, capsys, args, message):
+    """In-process for speed: an exception escaping main() would fail the test as a traceback would."""
+    (tmp_path / "file.txt").write_text("not a run")
+    assert main([a.format(tmp=tmp_path) for a in args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("python -m minigrad.dcgan: error: "), err
+    assert message in err
+
+
+@pytest.mark.parametrize("content, message", [(b"PK\x03\x04 truncated", "corrupt"), (None, "not of a DCGAN run")])
+def test_unreadable_checkpoints_are_reported_by_the_process(tmp_path, content, message):
+    if content is None:
+        minigrad.save({"weights": np.zeros(3)}, tmp_path / "checkpoint.npz")
+    else:
+        (tmp_path / "checkpoint.npz").write_bytes(content)
+    code, _, err = dcgan("sample", "--run", tmp_path, "--out", tmp_path / "x.npy")
+    assert code == 2 and err.count("\n") == 1 and "cannot read" in err and message in err, err
+    assert "Traceback" not in err
