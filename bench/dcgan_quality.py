@@ -199,24 +199,15 @@ def main():
     samples = gan.generate(codes)
     save_grid(os.path.join(RESULTS, "dcgan_samples.png"), samples)
     state = gan.state_dict()  # keep what ema_generator() needs: the book draws with it
-    minigrad.save({key: state[key] for key in ("config", "generator_ema")}, os.path.join(RESULTS, "dcgan_generator.npz"))
+    minigrad.save({key: state[key] for key in ("config", "generator_ema")},
+                  os.path.join(RESULTS, "dcgan_generator.npz"))
     report["minigrad"] = dict(recipe=gan.config, steps=gan.steps, train_seconds=round(seconds, 1),
                               median_seconds_per_step=round(per_step, 4), load_after_training=load_average(),
                               **quality(net, samples, real_features))
     print(f"minigrad: {report['minigrad']}")
     report["minigrad_without_ema"] = quality(net, gan.generate(codes, ema=False), real_features)
 
-    if args.ablations:
-        report["ablations"] = {}
-        for name, changes in ABLATIONS.items():
-            print(f"ablation: {name} {changes} ...")
-            ablated, ablated_seconds, _ = train_minigrad(train_x, args.steps, **changes)
-            digits = ablated.generate(latent_codes(SAMPLES, ablated.config["latent_dim"], seed=(0, 3)))
-            report["ablations"][name] = dict(changes=changes, steps=ablated.steps, train_seconds=round(ablated_seconds, 1),
-                                             **quality(net, digits, real_features))
-            print(f"  {report['ablations'][name]}")
-
-    if args.torch_baseline:
+    if args.torch_baseline:  # right after minigrad's training, so that both see the same machine load
         import torch
         budget = None if args.torch_steps else seconds
         print(f"training PyTorch's reference DCGAN for {args.torch_steps or f'{budget:.0f} s'} ...")
@@ -227,6 +218,17 @@ def main():
                                         train_seconds=round(torch_seconds, 1), load_after_training=load_average(),
                                         **quality(net, samples, real_features))
         print(f"PyTorch baseline: {report['torch_baseline']}")
+
+    if args.ablations:
+        report["ablations"] = {}
+        for name, changes in ABLATIONS.items():
+            print(f"ablation: {name} {changes} ...")
+            ablated, ablated_seconds, _ = train_minigrad(train_x, args.steps, **changes)
+            digits = ablated.generate(latent_codes(SAMPLES, ablated.config["latent_dim"], seed=(0, 3)))
+            report["ablations"][name] = dict(changes=changes, steps=ablated.steps,
+                                             train_seconds=round(ablated_seconds, 1),
+                                             **quality(net, digits, real_features))
+            print(f"  {report['ablations'][name]}")
 
     report["machine"]["load_after"] = load_average()
     with open(os.path.join(RESULTS, "dcgan_quality.json"), "w") as file:

@@ -6,7 +6,7 @@ import torch
 import minigrad
 from minigrad import nn
 from minigrad.dcgan import DCGAN, Discriminator, Generator, image_grid, latent_codes, translate
-from helpers import assert_close
+from tests.helpers import assert_close
 
 
 def torch_generator(latent_dim=64, width=64):

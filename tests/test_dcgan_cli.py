@@ -37,6 +37,11 @@ def test_train_resume_sample(tmp_path):
     assert [int(row["step"]) for row in rows] == [1, 2, 3]
     assert all(np.isfinite(float(row["loss_d"])) for row in rows)
     assert sorted(os.listdir(run / "samples")) == ["step_00001.png", "step_00002.png", "step_00003.png"]
+    code, _, err = dcgan("train", "--out", tmp_path / "straight", "--steps", 3, "--batch-size", 8)
+    assert code == 0, err
+    straight = minigrad.load(tmp_path / "straight" / "checkpoint.npz")
+    for key, value in straight["generator_ema"].items():  # stopping and resuming changed nothing
+        np.testing.assert_array_equal(state["generator_ema"][key].numpy(), value.numpy(), err_msg=key)
 
     code, _, err = dcgan("sample", "--run", run, "--n", 5, "--out", tmp_path / "digits.npy")
     assert code == 0, err

@@ -6,18 +6,18 @@
                    -Conv k7-> (N, 1, 1, 1), LeakyReLU(0.2) between, BatchNorm on the middle layer
 
 The reference setting (PyTorch's DCGAN tutorial scaled to MNIST) is L = w = 64, a Sigmoid at the
-end of the discriminator, BCELoss and Adam(lr=2e-4, betas=(0.5, 0.999)) for both networks, batch 64.
-The recipe (the defaults of `DCGAN`, measured by bench/dcgan_quality.py against that reference
-trained in PyTorch for the same time) keeps the architecture and changes how it is trained:
-  - w = 32: a quarter of the cost of the middle layers; at equal steps it did as well as w = 64;
-  - the generator learns 5x faster than the discriminator, Adam lr 1e-3 for G and 2e-4 for D
-    (the reverse, a faster D, was clearly worse);
-  - D outputs logits into BCEWithLogitsLoss (stable where sigmoid + BCELoss saturates), and learns
-    "real" as 0.9 instead of 1 (one-sided label smoothing);
-  - D sees every image, real or fake, shifted by up to 2 pixels (DiffAugment's translation, Zhao et al.,
-    2020): with only 4,000 real digits, it otherwise memorizes them and stops teaching G;
-  - samples come from an exponential moving average of G's weights (decay 0.999), in eval mode;
-  - STEPS = 3000, a few minutes on 2 CPU cores.
+end of the discriminator, BCELoss and Adam(lr=2e-4, betas=(0.5, 0.999)) for both networks, batch 64:
+`Generator()` and `Discriminator(sigmoid=True)` are its networks.
+The recipe (the defaults of `DCGAN`) keeps the architecture and changes how it is trained; what
+each part is worth is measured by `python bench/dcgan_quality.py --ablations`:
+  - w = 32: the middle layers cost a quarter as much, so STEPS = 3000 take about 2.5 minutes on
+    2 CPU cores instead of 5 (at equal steps, w = 64 was not measurably better);
+  - G learns 5x faster than D: Adam lr 1e-3 for G, 2e-4 for D (equal rates crowd the digits into
+    fewer classes);
+  - D outputs logits into BCEWithLogitsLoss, and learns "real" as 0.9 (one-sided label smoothing);
+  - D sees every image, real or fake, shifted by up to 2 pixels (the translation of DiffAugment,
+    Zhao et al., 2020): 4,000 real digits are few enough to learn by heart;
+  - samples come from an exponential moving average of G's weights (decay 0.999), in eval mode.
 Randomness comes from the seed and the step number, so a run resumed from a checkpoint continues
 exactly as if it had never stopped.
 """
