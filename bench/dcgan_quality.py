@@ -8,6 +8,10 @@ The judge is a small minigrad CNN trained on the 4,000 bundled "train" digits (i
 with confidence >= 0.9, the share of each class, and the Frechet distance between the classifier's
 penultimate-layer features of the samples and of the real test digits (FID's formula with this
 classifier in place of Inception). The same numbers for real "train" digits give the scale.
+The PyTorch baseline gets minigrad's wall-clock training time, so run this on a quiet machine: load
+during either training skews the comparison (the JSON records the load average before and after;
+`median_seconds_per_step` is robust to it). With --ablations (about 25 minutes more) it also trains
+the recipe with one part changed at a time.
 Writes bench/results/dcgan_quality.json, dcgan_samples.png (+ _torch_baseline.png) and
 dcgan_generator.npz (the trained generator, which book/09_dcgan.ipynb draws with).
 """

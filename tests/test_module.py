@@ -116,3 +116,12 @@ def test_module_to_dtype_casts_floating_tensors_only():
     assert bn.weight.dtype == np.float64 and bn.running_mean.dtype == np.float64
     assert bn.num_batches_tracked.dtype == np.int64
     assert bn.float().weight.dtype == np.float32
+
+
+def test_requires_grad_freezes_every_parameter():
+    net, _ = make_pair()
+    assert net.requires_grad_(False) is net
+    assert not any(p.requires_grad for p in net.parameters())
+    (net.weight * 2).sum()  # no graph, no error
+    net.requires_grad_()
+    assert all(p.requires_grad for p in net.parameters())

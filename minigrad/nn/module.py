@@ -115,6 +115,12 @@ class Module:
     def buffers(self):
         return (b for _, b in self.named_buffers())
 
+    def requires_grad_(self, requires_grad=True):
+        """Switch gradient recording on or off for every parameter (e.g. to freeze a network)."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
     def apply(self, fn):
         """Call fn on every submodule, then on self (as PyTorch: for custom initialization)."""
         for child in self.children():
