@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from minigrad.backend import to_device
+from minigrad.kernels import conv
 from minigrad.kernels.conv import conv2d_forward, conv2d_input_grad, conv2d_weight_grad
 
 rng = np.random.default_rng(0)
@@ -16,12 +17,23 @@ def random(shape, dtype):
     return (values + 1j * rng.standard_normal(shape) if dtype == np.complex128 else values).astype(dtype)
 
 
+@pytest.fixture(params=[None, 1, 3])
+def rows_per_block(request, monkeypatch):
+    """Run a test with the kernels' products over blocks of 1 or 3 output rows, as well as the default."""
+    step = request.param
+    if step:
+        monkeypatch.setattr(conv, "_row_blocks", lambda rows, *_: [slice(r, min(r + step, rows))
+                                                                   for r in range(0, rows, step)])
+    return step
+
+
 SETTINGS = [c for c in itertools.product([(1, 1), (3, 3), (2, 4)], [(1, 1), (2, 3)], [(0, 0), (1, 2)], [(1, 1), (2, 1)], [1, 2])]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])
 @pytest.mark.parametrize("kernel,stride,padding,dilation,groups", SETTINGS)
-def test_kernels_match_torch_convolution_and_its_gradients(kernel, stride, padding, dilation, groups, dtype):
+def test_kernels_match_torch_convolution_and_its_gradients(kernel, stride, padding, dilation, groups, dtype,
+                                                           rows_per_block):
     x, w = random((2, 4, 9, 8), dtype), random((6, 4 // groups, *kernel), dtype)
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     ty = torch.nn.functional.conv2d(tx, tw, stride=stride, padding=padding, dilation=dilation, groups=groups)
@@ -37,7 +49,8 @@ def test_kernels_match_torch_convolution_and_its_gradients(kernel, stride, paddi
 @pytest.mark.parametrize("size,kernel,stride,padding,output_padding,dilation,groups",
                          [(5, 3, 2, 1, 1, 1, 1), (4, 4, 2, 1, 0, 1, 2), (3, 3, 1, 0, 1, 2, 1), (3, 2, 2, 2, 2, 3, 1),
                           (1, 7, 1, 0, 0, 1, 1), (6, 5, 3, 4, 2, 1, 2)])
-def test_input_grad_kernel_is_torch_conv_transpose2d(size, kernel, stride, padding, output_padding, dilation, groups):
+def test_input_grad_kernel_is_torch_conv_transpose2d(size, kernel, stride, padding, output_padding, dilation, groups,
+                                                     rows_per_block):
     x, w = random((2, 4, size, size + 1), np.float64), random((4, 6 // groups, kernel, kernel - 1 or 1), np.float64)
     expected = torch.nn.functional.conv_transpose2d(torch.tensor(x), torch.tensor(w), stride=stride, padding=padding,
                                                     output_padding=output_padding, groups=groups, dilation=dilation)
@@ -55,7 +68,7 @@ def test_kernels_keep_the_dtype(dtype):
     assert conv2d_weight_grad(x, y, (3, 3), *settings).dtype == dtype
 
 
-def test_input_grad_is_the_adjoint_of_forward():
+def test_input_grad_is_the_adjoint_of_forward(rows_per_block):
     """<conv(x), g> = <x, conv^T(g)> and <conv(x; w), g> = <w, weight_grad(x, g)>: transposes, exactly."""
     x, w = random((3, 6, 11, 7), np.complex128), random((6, 2, 3, 2), np.complex128)
     settings = ((2, 3), (1, 2), (2, 1), 3)
@@ -66,7 +79,7 @@ def test_input_grad_is_the_adjoint_of_forward():
     np.testing.assert_allclose(np.vdot(conv2d_weight_grad(x.conj(), g, (3, 2), *settings), w), inner, rtol=1e-12)
 
 
-def test_empty_batch_gives_empty_results():
+def test_empty_batch_gives_empty_results(rows_per_block):
     x, w = np.zeros((0, 4, 5, 5)), random((6, 2, 3, 3), np.float64)
     y = conv2d_forward(x, w, (1, 1), (0, 0), (1, 1), 2)
     assert y.shape == (0, 6, 3, 3)
@@ -81,3 +94,15 @@ def test_kernels_run_on_the_device(device):
     np.testing.assert_allclose(to_device(y, "cpu"), conv2d_forward(x, w, *settings), atol=1e-12)
     gx = conv2d_input_grad(y, to_device(w, device), (7, 7), *settings)
     np.testing.assert_allclose(to_device(gx, "cpu"), conv2d_input_grad(to_device(y, "cpu"), w, (7, 7), *settings), atol=1e-12)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 7, 32])
+@pytest.mark.parametrize("share", [0, 1e-9, 0.3, 1, 2.5])
+def test_row_blocks_cover_every_row_once_within_the_budget(rows, share):
+    budget = conv.BLOCK_BYTES["numpy"]
+    bytes_per_row = int(share * budget)
+    blocks = conv._row_blocks(rows, bytes_per_row, np)
+    assert [r for block in blocks for r in range(rows)[block]] == list(range(rows))
+    assert all(block.stop - block.start == 1 or (block.stop - block.start) * bytes_per_row <= budget for block in blocks)
+    # as few products as the budget allows: every block but the last is full
+    assert all((block.stop - block.start + 1) * bytes_per_row > budget for block in blocks[:-1])
