@@ -25,8 +25,7 @@ def cuda_is_available():
 
 
 def is_cupy_array(array):
-    """True for a CuPy array, decided without importing CuPy."""
-    # Compare by module name so that asking never imports CuPy.
+    """True for a CuPy array, decided by its module's name so that asking never imports CuPy."""
     return type(array).__module__.startswith("cupy")
 
 
@@ -51,6 +50,18 @@ def normalize_device(device):
     if name not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
     return name
+
+
+def device_or_dtype(target):
+    """What `.to(target)` means: ('cuda', None) for a device, (None, float32) for a dtype."""
+    if str(target).split(":")[0] in DEVICES:
+        return normalize_device(target), None
+    try:
+        if target is not None:  # np.dtype(None) would mean float64
+            return None, np.dtype(target)
+    except TypeError:
+        pass
+    raise ValueError(f"to() takes a device (one of {DEVICES}) or a dtype, but got {target!r}")
 
 
 def to_device(array, device):

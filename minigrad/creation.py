@@ -32,12 +32,9 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
     Python floats become float32 and Python complex numbers complex64 (PyTorch's defaults);
     arrays keep their dtype.
     """
-    if isinstance(data, Tensor):
-        data = data.array
-    is_array = isinstance(data, np.ndarray) or is_cupy_array(data)
-    xp = get_array_module(data)
-    array = xp.array(data, copy=True)
-    if not is_array:
+    data = data.array if isinstance(data, Tensor) else data
+    array = get_array_module(data).array(data, copy=True)
+    if not (isinstance(data, np.ndarray) or is_cupy_array(data)):
         array = array.astype(_PYTHON_DEFAULTS.get(array.dtype, array.dtype), copy=False)
     return _finish(array, dtype, device, requires_grad)
 
@@ -93,17 +90,15 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
 def randn(*size, dtype=None, device=None, requires_grad=False):
     """Standard normal samples; complex dtypes get real and imaginary parts of variance 1/2 each."""
     size, dtype = _size("randn", size), resolve_dtype(dtype)
-    if np.issubdtype(dtype, np.complexfloating):
-        array = (generator().standard_normal(size) + 1j * generator().standard_normal(size)) / np.sqrt(2)
-    else:
-        array = generator().standard_normal(size)
+    array = generator().standard_normal(size)
+    if dtype.kind == "c":
+        array = (array + 1j * generator().standard_normal(size)) / np.sqrt(2)
     return _finish(array.astype(dtype), None, device, requires_grad)
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False):
     """Uniform samples in [0, 1)."""
-    array = generator().random(_size("rand", size)).astype(resolve_dtype(dtype))
-    return _finish(array, None, device, requires_grad)
+    return _finish(generator().random(_size("rand", size)).astype(resolve_dtype(dtype)), None, device, requires_grad)
 
 
 def cat(tensors, dim=0):

@@ -51,12 +51,9 @@ def mnist(split="train", source="bundled", *, pixel_range=(0.0, 1.0), cache_dir=
     low, high = pixel_range
     if not low < high:
         raise ValueError(f"pixel_range must be (low, high) with low < high, got {pixel_range!r}")
-    if source == "bundled":
-        pixels, labels = _bundled(split)
-    elif source == "full":
-        pixels, labels = _full(split, cache_dir, mirrors)
-    else:
+    if source not in ("bundled", "full"):
         raise ValueError(f"source must be 'bundled' or 'full', got {source!r}")
+    pixels, labels = _bundled(split) if source == "bundled" else _full(split, cache_dir, mirrors)
     # pixels / 255 is exactly 0 and 1 at the ends, so the images reach exactly low and high.
     images = np.float32(low) + np.float32(high - low) * (pixels / np.float32(255))
     return images.reshape(-1, 1, 28, 28), labels.astype(np.int64)
@@ -83,8 +80,7 @@ def _bundled(split):
     """(pixels uint8 (N, 784), labels (N,)) of the bundled split, digits interleaved 0, 1, ..., 9, 0, ..."""
     digits = _bundled_digits()
     chosen = digits[:, :BUNDLED_TRAIN_PER_DIGIT] if split == "train" else digits[:, BUNDLED_TRAIN_PER_DIGIT:]
-    per_digit = chosen.shape[1]
-    return chosen.transpose(1, 0, 2).reshape(-1, 784), np.tile(np.arange(10), per_digit)
+    return chosen.transpose(1, 0, 2).reshape(-1, 784), np.tile(np.arange(10), chosen.shape[1])
 
 
 def _full(split, cache_dir, mirrors):
@@ -175,7 +171,7 @@ class DataLoader:
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
             raise ValueError(f"batch_size should be a positive integer, got {batch_size!r}")
         self._single = not isinstance(dataset, TensorDataset)
-        if self._single and not (isinstance(dataset, Tensor) or hasattr(dataset, "shape")):
+        if self._single and not hasattr(dataset, "shape"):  # one array or Tensor
             raise TypeError(f"dataset must be a TensorDataset or one array/Tensor, got {type(dataset).__name__}; "
                             "wrap several arrays as TensorDataset(images, labels)")
         self.dataset = TensorDataset(dataset) if self._single else dataset

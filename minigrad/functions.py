@@ -3,31 +3,79 @@
 Backward formulas follow PyTorch's convention for complex numbers: for y = f(x) the input gradient is
 grad * conj(f'(x)). Broadcasting is undone by the engine (`autograd.unbroadcast`), not here.
 """
+import operator
+
 from .autograd import Function
 from .backend import get_array_module
 
 
+def _conj(x):
+    return x.conj() if get_array_module(x).iscomplexobj(x) else x
+
+
+def _conj_times(grad, other, needed):
+    return grad * _conj(other) if needed else None
+
+
+def _function(name, forward, backward):
+    """A Function subclass from forward(ctx, *arrays, **settings) and backward(ctx, grad)."""
+    return type(name, (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+
+
+# ---- linear ops: the input gradients depend on grad alone -----------------------------------
+def _linear(name, forward, backward):
+    """forward(*arrays, **settings) -> array; backward(grad) -> one gradient per input."""
+    return _function(name, lambda ctx, *arrays, **settings: forward(*arrays, **settings),
+                     lambda ctx, grad: backward(grad))
+
+
+Add = _linear("Add", operator.add, lambda grad: (grad, grad))
+Sub = _linear("Sub", operator.sub, lambda grad: (grad, -grad))
+Neg = _linear("Neg", operator.neg, operator.neg)
+Conj = _linear("Conj", _conj, _conj)
+Real = _linear("Real", lambda x: x.real, lambda grad: grad)
+Imag = _linear("Imag", lambda x: x.imag, lambda grad: grad * 1j)  # d Im(z): a unit step along the imaginary axis
+Cast = _linear("Cast", lambda x, dtype: x.astype(dtype), lambda grad: grad)  # the engine casts grad back to x's dtype
+# the engine sums the gradient back over the broadcast dimensions
+Expand = _linear("Expand", lambda x, shape: get_array_module(x).broadcast_to(x, shape), lambda grad: grad)
+
+
+# ---- elementwise functions y = f(x): backward is grad * conj(f'(x)), f' written from x or y ------
+def _elementwise(name, forward, derivative):
+    """forward(xp, x, **settings) -> y; derivative(xp, x, y, **settings) -> f'(x).
+    Saving x and y costs nothing: the graph keeps both alive anyway."""
+    def forward_saving(ctx, x, **settings):
+        y = forward(get_array_module(x), x, **settings)
+        ctx.save_for_backward(x, y)
+        ctx.settings = settings
+        return y
+
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        return grad * _conj(derivative(get_array_module(x), x, y, **ctx.settings))
+    return _function(name, forward_saving, backward)
+
+
+def _sigmoid(xp, x):
+    if xp.iscomplexobj(x):
+        return 1 / (1 + xp.exp(-x))
+    return 0.5 * (xp.tanh(0.5 * x) + 1)  # the tanh form never overflows, whatever the sign of x
+
+
+Exp = _elementwise("Exp", lambda xp, x: xp.exp(x), lambda xp, x, y: y)
+Log = _elementwise("Log", lambda xp, x: xp.log(x), lambda xp, x, y: 1 / x)
+Sqrt = _elementwise("Sqrt", lambda xp, x: xp.sqrt(x), lambda xp, x, y: 0.5 / y)
+Tanh = _elementwise("Tanh", lambda xp, x: xp.tanh(x), lambda xp, x, y: 1 - y * y)
+Sigmoid = _elementwise("Sigmoid", _sigmoid, lambda xp, x, y: y * (1 - y))
+Relu = _elementwise("Relu", lambda xp, x: x * (x > 0), lambda xp, x, y: x > 0)
+# |z| is not holomorphic: the gradient points along z/|z| (0 at z = 0, as PyTorch); for real x, sign(x)
+Abs = _elementwise("Abs", lambda xp, x: xp.abs(x), lambda xp, x, y: _conj(x) / xp.where(y == 0, 1, y))
+# real x only; the gradient passes where x is inside [low, high], ends included (as PyTorch)
+Clamp = _elementwise("Clamp", lambda xp, x, low=None, high=None: xp.clip(x, low, high).astype(x.dtype, copy=False),
+                     lambda xp, x, y, low=None, high=None: (low is None or x >= low) & (high is None or x <= high))
+
+
 # ---- arithmetic ---------------------------------------------------------------------------
-class Add(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        return a + b
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad, grad
-
-
-class Sub(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        return a - b
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad, -grad
-
-
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
@@ -48,10 +96,8 @@ class Div(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        grad_a = grad / _conj(b) if ctx.needs_input_grad[0] else None
-        grad_b = -grad * _conj(a / (b * b)) if ctx.needs_input_grad[1] else None
-        return grad_a, grad_b
+        (a, b), (needs_a, needs_b) = ctx.saved_tensors, ctx.needs_input_grad
+        return grad / _conj(b) if needs_a else None, -grad * _conj(a / (b * b)) if needs_b else None
 
 
 class Pow(Function):
@@ -63,10 +109,9 @@ class Pow(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b, y = ctx.saved_tensors
-        grad_a = grad * _conj(b * a ** (b - 1)) if ctx.needs_input_grad[0] else None
-        grad_b = grad * _conj(y * get_array_module(a).log(a)) if ctx.needs_input_grad[1] else None
-        return grad_a, grad_b
+        (a, b, y), (needs_a, needs_b) = ctx.saved_tensors, ctx.needs_input_grad
+        return (grad * _conj(b * a ** (b - 1)) if needs_a else None,
+                grad * _conj(y * get_array_module(a).log(a)) if needs_b else None)
 
 
 class MatMul(Function):
@@ -79,141 +124,9 @@ class MatMul(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        grad_a = grad @ _conj(b).swapaxes(-1, -2) if ctx.needs_input_grad[0] else None
-        grad_b = _conj(a).swapaxes(-1, -2) @ grad if ctx.needs_input_grad[1] else None
-        return grad_a, grad_b
-
-
-def _conj(x):
-    return x.conj() if get_array_module(x).iscomplexobj(x) else x
-
-
-def _conj_times(grad, other, needed):
-    return grad * _conj(other) if needed else None
-
-
-# ---- elementwise functions ----------------------------------------------------------------
-class Neg(Function):
-    @staticmethod
-    def forward(ctx, x):
-        return -x
-
-    @staticmethod
-    def backward(ctx, grad):
-        return -grad
-
-
-class Exp(Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = get_array_module(x).exp(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad * _conj(ctx.saved_tensors[0])
-
-
-class Log(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return get_array_module(x).log(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad / _conj(ctx.saved_tensors[0])
-
-
-class Sqrt(Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = get_array_module(x).sqrt(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad / (2 * _conj(ctx.saved_tensors[0]))
-
-
-class Abs(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return get_array_module(x).abs(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        xp = get_array_module(x)
-        if xp.iscomplexobj(x):  # d|z| sends the gradient along z/|z| (0 at z = 0, as PyTorch)
-            size = xp.abs(x)
-            return grad * xp.where(size == 0, 0, x / xp.where(size == 0, 1, size))
-        return grad * xp.sign(x)
-
-
-class Tanh(Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = get_array_module(x).tanh(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return grad * _conj(1 - y * y)
-
-
-class Sigmoid(Function):
-    @staticmethod
-    def forward(ctx, x):
-        xp = get_array_module(x)
-        if xp.iscomplexobj(x):
-            y = 1 / (1 + xp.exp(-x))
-        else:  # tanh form never overflows, whatever the sign of x
-            y = 0.5 * (xp.tanh(0.5 * x) + 1)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return grad * _conj(y * (1 - y))
-
-
-class Clamp(Function):
-    """Real inputs only; the gradient passes where the input was inside [low, high] (PyTorch: ends included)."""
-
-    @staticmethod
-    def forward(ctx, x, low=None, high=None):
-        xp = get_array_module(x)
-        inside = xp.ones(x.shape, dtype=bool)
-        if low is not None:
-            inside &= x >= low
-        if high is not None:
-            inside &= x <= high
-        ctx.save_for_backward(inside)
-        return xp.clip(x, low, high).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad * ctx.saved_tensors[0]
-
-
-class Relu(Function):
-    @staticmethod
-    def forward(ctx, x):
-        positive = x > 0
-        ctx.save_for_backward(positive)
-        return x * positive
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad * ctx.saved_tensors[0]
+        (a, b), (needs_a, needs_b) = ctx.saved_tensors, ctx.needs_input_grad
+        return (grad @ _conj(b).swapaxes(-1, -2) if needs_a else None,
+                _conj(a).swapaxes(-1, -2) @ grad if needs_b else None)
 
 
 class Where(Function):
@@ -225,51 +138,15 @@ class Where(Function):
     @staticmethod
     def backward(ctx, grad):
         (condition,) = ctx.saved_tensors
-        zero = grad.dtype.type(0)
-        return None, grad * condition, get_array_module(grad).where(condition, zero, grad)
-
-
-class Conj(Function):
-    @staticmethod
-    def forward(ctx, x):
-        return _conj(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _conj(grad)
-
-
-class Real(Function):
-    @staticmethod
-    def forward(ctx, x):
-        return x.real
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad
-
-
-class Imag(Function):
-    @staticmethod
-    def forward(ctx, x):
-        return x.imag
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad * 1j  # d Im(z): a unit step along the imaginary axis
-
-
-class Cast(Function):
-    @staticmethod
-    def forward(ctx, x, dtype):
-        return x.astype(dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad  # the engine casts it back to the input's dtype
+        return None, grad * condition, get_array_module(grad).where(condition, grad.dtype.type(0), grad)
 
 
 # ---- reductions ---------------------------------------------------------------------------
+def _restore_dim(grad, dim, keepdim):
+    """A reduction's gradient with the reduced dimensions put back as size 1."""
+    return grad if keepdim or dim is None else get_array_module(grad).expand_dims(grad, dim)
+
+
 class Sum(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
@@ -278,10 +155,7 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        xp = get_array_module(grad)
-        if not ctx.keepdim and ctx.dim is not None:
-            grad = xp.expand_dims(grad, ctx.dim)
-        return xp.broadcast_to(grad, ctx.shape)
+        return get_array_module(grad).broadcast_to(_restore_dim(grad, ctx.dim, ctx.keepdim), ctx.shape)
 
 
 class Max(Function):
@@ -302,15 +176,12 @@ class Max(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        xp = get_array_module(grad)
         if ctx.dim is None:
             (ties,) = ctx.saved_tensors
             return ties * (grad / ties.sum())
-        x, index = ctx.saved_tensors
-        if not ctx.keepdim:
-            grad = xp.expand_dims(grad, ctx.dim)
+        xp, (x, index) = get_array_module(grad), ctx.saved_tensors
         out = xp.zeros(x.shape, dtype=grad.dtype)
-        xp.put_along_axis(out, index, grad, axis=ctx.dim)
+        xp.put_along_axis(out, index, _restore_dim(grad, ctx.dim, ctx.keepdim), axis=ctx.dim)
         return out
 
 
@@ -337,16 +208,6 @@ class Permute(Function):
         return grad.transpose(get_array_module(grad).argsort(ctx.dims).tolist())
 
 
-class Expand(Function):
-    @staticmethod
-    def forward(ctx, x, shape):
-        return get_array_module(x).broadcast_to(x, shape)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad  # the engine sums it back to the input's shape
-
-
 class Index(Function):
     """x[index]; basic indexing writes the gradient back by assignment, advanced indexing adds it up."""
 
@@ -359,16 +220,12 @@ class Index(Function):
     def backward(ctx, grad):
         xp = get_array_module(grad)
         out = xp.zeros(ctx.shape, dtype=grad.dtype)
-        if _is_basic_index(ctx.index):
+        parts = ctx.index if isinstance(ctx.index, tuple) else (ctx.index,)
+        if all(p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts):  # basic indexing
             out[ctx.index] = grad
         else:  # repeated indices must add up, which plain assignment would not do
             xp.add.at(out, ctx.index, grad)
         return out
-
-
-def _is_basic_index(index):
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts)
 
 
 class Pad(Function):
@@ -376,13 +233,13 @@ class Pad(Function):
 
     @staticmethod
     def forward(ctx, x, widths, value=0):
-        xp = get_array_module(x)
         out_shape = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, widths))
         if any(n <= 0 for n in out_shape):
             raise RuntimeError(f"pad: the padded size would be {out_shape}, which has a dimension <= 0 (input {x.shape})")
-        ctx.source, ctx.target = _pad_windows(x.shape, widths), _pad_windows(out_shape, [(-lo, -hi) for lo, hi in widths])
+        # the slices of each side that survive: the input's uncropped part lands in the output's unpadded part
+        ctx.source, ctx.target = _kept(x.shape, widths), _kept(out_shape, [(-lo, -hi) for lo, hi in widths])
         ctx.shape = x.shape
-        out = xp.full(out_shape, value, dtype=x.dtype)
+        out = get_array_module(x).full(out_shape, value, dtype=x.dtype)
         out[ctx.target] = x[ctx.source]
         return out
 
@@ -393,7 +250,7 @@ class Pad(Function):
         return out
 
 
-def _pad_windows(shape, widths):
+def _kept(shape, widths):
     """Slices of an array of `shape` that survive a padding of `widths` (cropped where negative)."""
     return tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(shape, widths))
 

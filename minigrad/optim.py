@@ -9,6 +9,7 @@ import numpy as np
 
 from .autograd import enable_grad
 from .backend import device_of, get_array_module, to_device
+from .nn.module import _zero_grad
 from .tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
@@ -48,11 +49,7 @@ class Optimizer:
         return ((index, p, group) for index, (p, group) in enumerate(params))
 
     def zero_grad(self, set_to_none=True):
-        for _, p, _ in self._indexed_params():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad.array[...] = 0
+        _zero_grad((p for _, p, _ in self._indexed_params()), set_to_none)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; `closure` re-evaluates the loss and returns it."""

@@ -61,8 +61,7 @@ def save(obj, path):
     if not isinstance(obj, dict):
         raise TypeError(f"save expects a dict (e.g. model.state_dict()), got {type(obj).__name__}")
     arrays = {}
-    tree = _flatten(obj, (), arrays)
-    manifest = {"format": MANIFEST, "version": FORMAT_VERSION, "tree": tree}
+    manifest = {"format": MANIFEST, "version": FORMAT_VERSION, "tree": _flatten(obj, (), arrays)}
     arrays[MANIFEST] = np.array(json.dumps(manifest))
     with atomic_write(path) as file:
         np.savez(file, **arrays)
@@ -112,8 +111,7 @@ def load(path, device="cpu"):
     with _reporting_corruption(path):
         archive = np.load(path, allow_pickle=False)
     with archive:
-        manifest = _read_manifest(archive, path)
-        return _unflatten(manifest["tree"], (_ROOT,), archive, device, path)
+        return _unflatten(_read_manifest(archive, path)["tree"], (_ROOT,), archive, device, path)
 
 
 @contextlib.contextmanager
@@ -135,11 +133,9 @@ def _entry(archive, name, path):
 
 def _read_manifest(archive, path):
     """The manifest dict, after checking that this archive is a checkpoint this version can read."""
-    manifest = None
-    if MANIFEST in archive.files:
-        text = str(_entry(archive, MANIFEST, path))
-        with contextlib.suppress(ValueError):
-            manifest = json.loads(text)
+    text, manifest = str(_entry(archive, MANIFEST, path)) if MANIFEST in archive.files else "", None
+    with contextlib.suppress(ValueError):  # not JSON: reported below as not a checkpoint
+        manifest = json.loads(text)
     if not (isinstance(manifest, dict) and manifest.get("format") == MANIFEST
             and isinstance(manifest.get("version"), int) and isinstance(manifest.get("tree"), dict)):
         raise ValueError(f"{path!r} is not a minigrad checkpoint (no valid {MANIFEST!r} manifest among "
@@ -152,10 +148,6 @@ def _read_manifest(archive, path):
 
 def _unflatten(tree, prefix, archive, device, path):
     """Rebuild the nested dict that `_flatten` described in `tree`."""
-    node = {}
-    for key, kind in tree.items():
-        if isinstance(kind, dict):
-            node[key] = _unflatten(kind, prefix + (key,), archive, device, path)
-            continue
-        node[key] = _RESTORE[kind](_entry(archive, _SEP.join(prefix + (key,)), path), device)
-    return node
+    return {key: _unflatten(kind, prefix + (key,), archive, device, path) if isinstance(kind, dict)
+            else _RESTORE[kind](_entry(archive, _SEP.join(prefix + (key,)), path), device)
+            for key, kind in tree.items()}

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import autograd
 from . import functions as fn
-from .backend import device_of, get_array_module, is_cupy_array, normalize_device, to_device
+from .backend import device_of, device_or_dtype, get_array_module, is_cupy_array, to_device
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -25,6 +25,28 @@ def normalize_dim(dim, ndim, extra=0):
     return int(dim) % max(ndim + extra, 1)
 
 
+def _method(function):
+    """Tensor.exp and the like: the method form of a one-input Function."""
+    method = lambda self: function.apply(self)  # noqa: E731
+    method.__name__ = function.__name__.lower()
+    return method
+
+
+def _binary_methods(function):
+    """(a + b, b + a) and the like for a two-input Function; `other` may be a Tensor, a number or an array."""
+    def apply(self, other, reflected):
+        other = other if isinstance(other, (Tensor, int, float, complex, bool)) else Tensor(other)
+        if isinstance(other, Tensor):
+            _check_broadcast(self.shape, other.shape)
+        return function.apply(other, self) if reflected else function.apply(self, other)
+    return lambda self, other: apply(self, other, False), lambda self, other: apply(self, other, True)
+
+
+def _comparison(ufunc):
+    """Tensor == other and the like: a boolean tensor, outside the graph."""
+    return lambda self, other: Tensor(ufunc(self.array, other.array if isinstance(other, Tensor) else other))
+
+
 class Tensor:
     """An n-dimensional array (NumPy or CuPy, in `.array`) that records how it was computed."""
 
@@ -32,9 +54,7 @@ class Tensor:
     __array_priority__ = 1000  # numpy_array + tensor calls Tensor.__radd__
 
     def __init__(self, array, requires_grad=False):
-        if not (isinstance(array, np.ndarray) or is_cupy_array(array)):
-            array = np.asarray(array)
-        self.array = array
+        self.array = array if isinstance(array, np.ndarray) or is_cupy_array(array) else np.asarray(array)
         self.grad = None
         self.grad_fn = None
         self.requires_grad = requires_grad
@@ -59,15 +79,11 @@ class Tensor:
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
     real = property(lambda self: fn.Real.apply(self))
     imag = property(lambda self: fn.Imag.apply(self))
+    dim = lambda self: self.ndim  # noqa: E731
+    numel = lambda self: int(self.array.size)  # noqa: E731
 
     def size(self, dim=None):
         return self.shape if dim is None else self.shape[normalize_dim(dim, self.ndim)]
-
-    def dim(self):
-        return self.ndim
-
-    def numel(self):
-        return int(self.array.size)
 
     def __len__(self):
         if self.ndim == 0:
@@ -122,36 +138,22 @@ class Tensor:
 
     def to(self, target):
         """A copy on another device ('cpu', 'cuda') or of another dtype; differentiable."""
-        try:
-            dtype = None if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda") else np.dtype(target)
-        except TypeError:
-            dtype = None
+        device, dtype = device_or_dtype(target)
         if dtype is not None:
             return self if dtype == self.dtype else fn.Cast.apply(self, dtype=dtype)
-        device = normalize_device(target)
         return self if device == self.device else _Move.apply(self, device=device)
 
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self):
-        return self.to("cuda")
-
-    def float(self):
-        return self.to(np.float32)
-
-    def double(self):
-        return self.to(np.float64)
-
-    def clone(self):
-        return fn.Reshape.apply(self, shape=self.shape) if self.requires_grad else Tensor(self.array.copy())
-
-    def contiguous(self):
-        return self
-
+    cpu = lambda self: self.to("cpu")  # noqa: E731
+    cuda = lambda self: self.to("cuda")  # noqa: E731
+    float = lambda self: self.to(np.float32)  # noqa: E731
+    double = lambda self: self.to(np.float64)  # noqa: E731
+    contiguous = lambda self: self  # noqa: E731
     __float__ = lambda self: float(self.item())  # noqa: E731
     __int__ = lambda self: int(self.item())  # noqa: E731
     __bool__ = lambda self: bool(self.item())  # noqa: E731
+
+    def clone(self):
+        return fn.Reshape.apply(self, shape=self.shape) if self.requires_grad else Tensor(self.array.copy())
 
     def __format__(self, spec):
         return format(self.item(), spec) if self.ndim == 0 else format(repr(self), spec)
@@ -194,23 +196,12 @@ class Tensor:
         self.array[_raw_index(index)] = value.array if isinstance(value, Tensor) else value
 
     # ---- arithmetic -----------------------------------------------------------------------
-    def _binary(self, function, other, reflected=False):
-        other = other if isinstance(other, (Tensor, int, float, complex, bool)) else Tensor(other)
-        if isinstance(other, Tensor):
-            _check_broadcast(self.shape, other.shape)
-        return function.apply(other, self) if reflected else function.apply(self, other)
-
-    __add__ = lambda self, other: self._binary(fn.Add, other)  # noqa: E731
-    __radd__ = lambda self, other: self._binary(fn.Add, other, True)  # noqa: E731
-    __sub__ = lambda self, other: self._binary(fn.Sub, other)  # noqa: E731
-    __rsub__ = lambda self, other: self._binary(fn.Sub, other, True)  # noqa: E731
-    __mul__ = lambda self, other: self._binary(fn.Mul, other)  # noqa: E731
-    __rmul__ = lambda self, other: self._binary(fn.Mul, other, True)  # noqa: E731
-    __truediv__ = lambda self, other: self._binary(fn.Div, other)  # noqa: E731
-    __rtruediv__ = lambda self, other: self._binary(fn.Div, other, True)  # noqa: E731
-    __pow__ = lambda self, other: self._binary(fn.Pow, other)  # noqa: E731
-    __rpow__ = lambda self, other: self._binary(fn.Pow, other, True)  # noqa: E731
-    __neg__ = lambda self: fn.Neg.apply(self)  # noqa: E731
+    __add__, __radd__ = _binary_methods(fn.Add)
+    __sub__, __rsub__ = _binary_methods(fn.Sub)
+    __mul__, __rmul__ = _binary_methods(fn.Mul)
+    __truediv__, __rtruediv__ = _binary_methods(fn.Div)
+    __pow__, __rpow__ = _binary_methods(fn.Pow)
+    __neg__ = _method(fn.Neg)
 
     def __matmul__(self, other):
         a, b = self, other if isinstance(other, Tensor) else Tensor(other)
@@ -231,41 +222,12 @@ class Tensor:
     def __rmatmul__(self, other):
         return Tensor(other).__matmul__(self)
 
-    # Comparisons give boolean tensors outside the graph.
-    def _compare(self, op, other):
-        return Tensor(op(self.array, other.array if isinstance(other, Tensor) else other))
-
-    __eq__ = lambda self, other: self._compare(np.equal, other)  # noqa: E731
-    __ne__ = lambda self, other: self._compare(np.not_equal, other)  # noqa: E731
-    __lt__ = lambda self, other: self._compare(np.less, other)  # noqa: E731
-    __le__ = lambda self, other: self._compare(np.less_equal, other)  # noqa: E731
-    __gt__ = lambda self, other: self._compare(np.greater, other)  # noqa: E731
-    __ge__ = lambda self, other: self._compare(np.greater_equal, other)  # noqa: E731
+    __eq__, __ne__, __lt__, __le__, __gt__, __ge__ = map(_comparison, (np.equal, np.not_equal, np.less, np.less_equal,
+                                                                       np.greater, np.greater_equal))
 
     # ---- elementwise functions ------------------------------------------------------------
-    def exp(self):
-        return fn.Exp.apply(self)
-
-    def log(self):
-        return fn.Log.apply(self)
-
-    def sqrt(self):
-        return fn.Sqrt.apply(self)
-
-    def abs(self):
-        return fn.Abs.apply(self)
-
-    def tanh(self):
-        return fn.Tanh.apply(self)
-
-    def sigmoid(self):
-        return fn.Sigmoid.apply(self)
-
-    def relu(self):
-        return fn.Relu.apply(self)
-
-    def conj(self):
-        return fn.Conj.apply(self)
+    exp, log, sqrt, abs, tanh, sigmoid, relu, conj = map(_method, (fn.Exp, fn.Log, fn.Sqrt, fn.Abs, fn.Tanh,
+                                                                   fn.Sigmoid, fn.Relu, fn.Conj))
 
     def clamp(self, min=None, max=None):
         if np.issubdtype(self.dtype, np.complexfloating):
@@ -352,9 +314,7 @@ class Tensor:
         return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
 
     def squeeze(self, dim=None):
-        if dim is None:
-            return self.reshape(tuple(n for n in self.shape if n != 1))
-        dims = self._dims(dim)
+        dims = range(self.ndim) if dim is None else self._dims(dim)
         return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in dims and n == 1)))
 
     def expand(self, *sizes):

@@ -131,11 +131,6 @@ def ema_generator(state, device="cpu"):
     return generator.eval()
 
 
-def _requires_grad(module, flag):
-    for parameter in module.parameters():
-        parameter.requires_grad_(flag)
-
-
 class DCGAN:
     """A generator, a discriminator, their Adam optimizers and an exponential moving average (EMA) of
     the generator's weights, trained by `step(real)`. The defaults are the recipe above; shift=0,
@@ -184,12 +179,12 @@ class DCGAN:
         self.opt_d.zero_grad()
         loss_d.backward()
         self.opt_d.step()
-        _requires_grad(self.discriminator, False)  # G's update needs no gradient for D's weights
+        self.discriminator.requires_grad_(False)  # G's update needs no gradient for D's weights
         loss_g = self._bce(self._judge(fake, rng), 1.0)  # non-saturating: make D call the fakes real
         self.opt_g.zero_grad()
         loss_g.backward()
         self.opt_g.step()
-        _requires_grad(self.discriminator, True)
+        self.discriminator.requires_grad_(True)
         self._update_ema()
         self.steps += 1
         probability = lambda logits: float((1 / (1 + np.exp(-logits.numpy()))).mean())  # noqa: E731

@@ -32,16 +32,13 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive_int(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return int(text)
-
-
-def _non_negative_int(text):
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return int(text)
+def _integer(low):
+    """An argparse type: a whole number >= low (0 or 1), refused in one line otherwise."""
+    def parse(text):
+        if not text.isdigit() or int(text) < low:
+            raise argparse.ArgumentTypeError(f"must be a {('non-negative', 'positive')[low]} integer, got {text!r}")
+        return int(text)
+    return parse
 
 
 def _parser():
@@ -49,18 +46,18 @@ def _parser():
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train, or resume training, in RUN_DIR")
     train.add_argument("--out", required=True, metavar="RUN_DIR", help="folder for checkpoint, losses, samples")
-    train.add_argument("--steps", type=_positive_int, default=STEPS, help=f"train up to this step (default {STEPS})")
-    train.add_argument("--batch-size", type=_positive_int, help=f"default {DEFAULT_BATCH_SIZE}; fixed by the run")
-    train.add_argument("--seed", type=_non_negative_int, help="default 0; fixed by the run")
+    train.add_argument("--steps", type=_integer(1), default=STEPS, help=f"train up to this step (default {STEPS})")
+    train.add_argument("--batch-size", type=_integer(1), help=f"default {DEFAULT_BATCH_SIZE}; fixed by the run")
+    train.add_argument("--seed", type=_integer(0), help="default 0; fixed by the run")
     train.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    train.add_argument("--every", type=_positive_int, default=250,
+    train.add_argument("--every", type=_integer(1), default=250,
                        help="steps between samples and checkpoints (default 250)")
     sample = commands.add_parser("sample", help="draw digits from a trained RUN_DIR")
     sample.add_argument("--run", required=True, metavar="RUN_DIR")
-    sample.add_argument("--n", type=_positive_int, default=64, help="number of digits")
+    sample.add_argument("--n", type=_integer(1), default=64, help="number of digits")
     sample.add_argument("--out", required=True, metavar="FILE",
                         help=".png (a grid) or .npy ((N, 1, 28, 28) in [-1, 1])")
-    sample.add_argument("--seed", type=_non_negative_int, default=0, help="seed of the codes")
+    sample.add_argument("--seed", type=_integer(0), default=0, help="seed of the codes")
     return parser
 
 

@@ -24,9 +24,10 @@ BLOCK_BYTES = {"numpy": 2 * 2**20, "cupy": 512 * 2**20}
 
 
 def _row_blocks(rows, bytes_per_row, xp):
-    """Slices of rows 0..rows-1 whose columns take about BLOCK_BYTES (at least one row each)."""
+    """Slices of rows 0..rows-1 whose columns take about BLOCK_BYTES (at least one row each, and one
+    empty block when there are no rows, so that an empty input still gives a zero weight gradient)."""
     step = max(1, BLOCK_BYTES[xp.__name__] // max(bytes_per_row, 1))
-    return [slice(r, min(r + step, rows)) for r in range(0, rows, step)]
+    return [slice(r, min(r + step, rows)) for r in range(0, max(rows, 1), step)]
 
 
 def _to_chwn(x, padding=(0, 0)):

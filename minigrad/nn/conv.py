@@ -1,6 +1,4 @@
 """Conv2d and ConvTranspose2d: PyTorch's layers (arguments, attributes, repr, state_dict, init)."""
-import math
-
 from .. import shapes
 from ..creation import pad, zeros
 from . import functional as F
@@ -58,31 +56,16 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """Uniform in +-1/sqrt(fan_in), fan_in = weight.shape[1] * kH * kW, for weight and bias.
-
-        (kaiming_uniform_ with a = sqrt(5) gives exactly that bound.) For ConvTranspose2d,
-        weight.shape[1] is out_channels / groups: PyTorch's quirk, reproduced."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        """Uniform in +-1/sqrt(fan_in), fan_in = weight.shape[1] * kH * kW, for weight and bias. For
+        ConvTranspose2d, weight.shape[1] is out_channels / groups: PyTorch's quirk, reproduced."""
+        init._layer_default_(self.weight, self.bias)
 
     def extra_repr(self):
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0, 0):
-            s += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode}"
-        return s
+        settings = dict(padding=self.padding, dilation=self.dilation, output_padding=self.output_padding,
+                        groups=self.groups, bias=self.bias is not None, padding_mode=self.padding_mode)
+        defaults = dict(padding=(0, 0), dilation=(1, 1), output_padding=(0, 0), groups=1, bias=True, padding_mode="zeros")
+        changed = "".join(f", {k}={v}" for k, v in settings.items() if v != defaults[k])  # as PyTorch, only these
+        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}{changed}"
 
 
 class Conv2d(_ConvNd):

@@ -34,10 +34,8 @@ def calculate_gain(nonlinearity, param=None):
     sqrt(2) for relu, sqrt(2 / (1 + a^2)) for leaky_relu with slope a (default 0.01)."""
     if nonlinearity in ("linear", "identity", "sigmoid") or nonlinearity.startswith("conv"):
         return 1.0
-    if nonlinearity == "tanh":
-        return 5.0 / 3
-    if nonlinearity == "relu":
-        return math.sqrt(2.0)
+    if nonlinearity in ("tanh", "relu"):
+        return 5.0 / 3 if nonlinearity == "tanh" else math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else param
         if isinstance(slope, bool) or not isinstance(slope, (int, float)):
@@ -46,44 +44,45 @@ def calculate_gain(nonlinearity, param=None):
     raise ValueError(f"Unsupported nonlinearity {nonlinearity!r}")
 
 
-def _fill(tensor, draw):
-    """Overwrite tensor's values with draw(shape) (a float64 host array), one per real part."""
-    dtype = np.dtype(tensor.dtype)
-    if dtype.kind == "c":
-        values = draw(tensor.shape) + 1j * draw(tensor.shape)
-    else:
-        values = draw(tensor.shape)
+def _fill(tensor, values):
+    """Overwrite tensor's values in place, outside the graph, with a number or a host array."""
+    if isinstance(values, np.ndarray):
+        values = to_device(values.astype(tensor.dtype), tensor.device)
     with no_grad():
-        tensor.array[...] = to_device(values.astype(dtype), tensor.device)
+        tensor.array[...] = values
     return tensor
+
+
+def _draw(tensor, draw):
+    """draw(shape) (a float64 host array) for every element, and once more for the imaginary parts."""
+    values = draw(tensor.shape)
+    return values + 1j * draw(tensor.shape) if np.dtype(tensor.dtype).kind == "c" else values
 
 
 def uniform_(tensor, a=0.0, b=1.0):
     """Fill with U(a, b) (each part, if complex)."""
-    return _fill(tensor, lambda shape: generator().uniform(a, b, shape))
+    return _fill(tensor, _draw(tensor, lambda shape: generator().uniform(a, b, shape)))
 
 
 def normal_(tensor, mean=0.0, std=1.0):
     """Fill with N(mean, std^2); complex: each part N(mean, std^2 / 2)."""
     part_std = std / math.sqrt(2) if np.dtype(tensor.dtype).kind == "c" else std
-    return _fill(tensor, lambda shape: generator().normal(mean, part_std, shape))
+    return _fill(tensor, _draw(tensor, lambda shape: generator().normal(mean, part_std, shape)))
 
 
 def constant_(tensor, val):
     """Fill `tensor` with `val`, in place, outside the graph."""
-    with no_grad():
-        tensor.array[...] = val
-    return tensor
+    return _fill(tensor, val)
 
 
 def zeros_(tensor):
     """Fill `tensor` with zeros, in place."""
-    return constant_(tensor, 0)
+    return _fill(tensor, 0)
 
 
 def ones_(tensor):
     """Fill `tensor` with ones, in place."""
-    return constant_(tensor, 1)
+    return _fill(tensor, 1)
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
@@ -97,3 +96,12 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
     fan = calculate_fan_in_and_fan_out(tensor)[mode == "fan_out"]
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
     return uniform_(tensor, -bound, bound)
+
+
+def _layer_default_(weight, bias):
+    """Linear's and Conv's reset_parameters: weight and bias uniform in +-1/sqrt(fan_in), as PyTorch."""
+    kaiming_uniform_(weight, a=math.sqrt(5))  # a = sqrt(5) makes the bound 1/sqrt(fan_in)
+    if bias is not None:
+        fan_in, _ = calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)

@@ -5,8 +5,28 @@ from collections import OrderedDict
 import numpy as np
 
 from ..autograd import no_grad
-from ..backend import get_array_module, normalize_device, to_device
+from ..backend import device_or_dtype, get_array_module, to_device
 from ..tensor import Tensor
+
+_TABLES = ("_parameters", "_buffers", "_modules")
+
+
+def _zero_grad(parameters, set_to_none):
+    """Module.zero_grad and Optimizer.zero_grad: drop the gradients, or zero them in place."""
+    for p in parameters:
+        if set_to_none or p.grad is None:
+            p.grad = None
+        else:
+            p.grad.array[...] = 0
+
+
+def _values(named):
+    """modules(), parameters(), ...: the values of the (name, value) pairs that method `named` yields."""
+    return lambda self: (value for _, value in getattr(self, named)())
+
+
+def _join(prefix, name):
+    return f"{prefix}.{name}" if prefix else name
 
 
 class Parameter(Tensor):
@@ -23,9 +43,8 @@ class Module:
     """Base class of layers and models: assign Parameters and Modules as attributes to register them."""
 
     def __init__(self):
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_buffers", OrderedDict())
-        object.__setattr__(self, "_modules", OrderedDict())
+        for table in _TABLES:
+            object.__setattr__(self, table, OrderedDict())
         object.__setattr__(self, "training", True)
 
     def forward(self, *args, **kwargs):
@@ -38,8 +57,8 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ before assigning {name!r}")
-        for table in (self._parameters, self._buffers, self._modules):
-            table.pop(name, None)
+        for table in _TABLES:
+            self.__dict__[table].pop(name, None)
         if isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Module):
@@ -50,16 +69,16 @@ class Module:
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name):  # only called when normal lookup fails
-        for table in ("_parameters", "_buffers", "_modules"):
+        for table in _TABLES:
             entries = self.__dict__.get(table, {})
             if name in entries:
                 return entries[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name):
-        for table in (self._parameters, self._buffers, self._modules):
-            if name in table:
-                del table[name]
+        for table in _TABLES:
+            if name in self.__dict__[table]:
+                del self.__dict__[table][name]
                 return
         object.__delattr__(self, name)
 
@@ -82,38 +101,25 @@ class Module:
     # ---- traversal ------------------------------------------------------------------------
     def named_modules(self, prefix=""):
         yield prefix, self
-        for name, child in self._modules.items():
-            if child is not None:
-                yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
-
-    def modules(self):
-        return (m for _, m in self.named_modules())
+        for name, child in self.named_children():
+            yield from child.named_modules(_join(prefix, name))
 
     def named_children(self):
         return ((n, m) for n, m in self._modules.items() if m is not None)
 
-    def children(self):
-        return (m for _, m in self.named_children())
-
     def _named(self, table):
+        """(dotted name, value) of every entry of `table` in the tree, each object once (shared ones too)."""
         seen = set()
         for prefix, module in self.named_modules():
             for name, value in getattr(module, table).items():
                 if value is not None and id(value) not in seen:
                     seen.add(id(value))
-                    yield (f"{prefix}.{name}" if prefix else name), value
+                    yield _join(prefix, name), value
 
-    def named_parameters(self):
-        return self._named("_parameters")
-
-    def parameters(self):
-        return (p for _, p in self.named_parameters())
-
-    def named_buffers(self):
-        return self._named("_buffers")
-
-    def buffers(self):
-        return (b for _, b in self.named_buffers())
+    named_parameters = lambda self: self._named("_parameters")  # noqa: E731
+    named_buffers = lambda self: self._named("_buffers")  # noqa: E731
+    modules, children = _values("named_modules"), _values("named_children")
+    parameters, buffers = _values("named_parameters"), _values("named_buffers")
 
     def requires_grad_(self, requires_grad=True):
         """Switch gradient recording on or off for every parameter (e.g. to freeze a network)."""
@@ -131,12 +137,9 @@ class Module:
     # ---- state ----------------------------------------------------------------------------
     def state_dict(self):
         """Parameters and buffers by dotted name (the keys PyTorch gives the same architecture)."""
-        state = OrderedDict()
-        for prefix, module in self.named_modules():
-            for name, value in list(module._parameters.items()) + list(module._buffers.items()):
-                if value is not None:
-                    state[f"{prefix}.{name}" if prefix else name] = value.detach()
-        return state
+        return OrderedDict((_join(prefix, name), value.detach()) for prefix, module in self.named_modules()
+                           for name, value in [*module._parameters.items(), *module._buffers.items()]
+                           if value is not None)
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values in place from Tensors, NumPy arrays (or anything np.asarray takes)."""
@@ -169,38 +172,26 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none=True):
-        for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad.array[...] = 0
+        _zero_grad(self.parameters(), set_to_none)
 
     def to(self, target):
         """Move every parameter and buffer to a device ('cpu', 'cuda') or cast the floating ones to a
         dtype, in place (as PyTorch's Module.to); integer buffers keep their dtype."""
-        tensors = list(self.parameters()) + list(self.buffers())
-        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
-            convert = lambda a: to_device(a, normalize_device(target))  # noqa: E731
+        device, dtype = device_or_dtype(target)
+        if dtype is None:
+            convert = lambda a: to_device(a, device)  # noqa: E731
         else:
-            dtype = np.dtype(target)
             convert = lambda a: a.astype(dtype) if a.dtype.kind in "fc" else a  # noqa: E731
-        for tensor in tensors:
+        for tensor in [*self.parameters(), *self.buffers()]:
             tensor.array = convert(tensor.array)
             if tensor.grad is not None:
                 tensor.grad.array = convert(tensor.grad.array)
         return self
 
-    def float(self):
-        return self.to(np.float32)
-
-    def double(self):
-        return self.to(np.float64)
-
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self):
-        return self.to("cuda")
+    float = lambda self: self.to(np.float32)  # noqa: E731
+    double = lambda self: self.to(np.float64)  # noqa: E731
+    cpu = lambda self: self.to("cpu")  # noqa: E731
+    cuda = lambda self: self.to("cuda")  # noqa: E731
 
     # ---- printing -------------------------------------------------------------------------
     def extra_repr(self):
@@ -214,34 +205,10 @@ class Module:
         return head + "".join(f"  {line}\n" for line in lines) + ")"
 
 
-class Sequential(Module):
-    """Modules applied in order: Sequential(a, b)(x) == b(a(x))."""
+class _ModuleSequence(Module):
+    """What ModuleList and Sequential share: modules registered under the keys 0, 1, ..."""
 
-    def __init__(self, *modules):
-        super().__init__()
-        for i, module in enumerate(modules):
-            self.add_module(str(i), module)
-
-    def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
-        return x
-
-    def __getitem__(self, index):
-        items = list(self._modules.values())
-        return Sequential(*items[index]) if isinstance(index, slice) else items[index]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-
-class ModuleList(Module):
-    """A list of modules whose parameters are registered (keys 0, 1, ...)."""
-
-    def __init__(self, modules=()):
+    def __init__(self, modules):
         super().__init__()
         for module in modules:
             self.append(module)
@@ -258,3 +225,25 @@ class ModuleList(Module):
 
     def __iter__(self):
         return iter(self._modules.values())
+
+
+class ModuleList(_ModuleSequence):
+    """A list of modules whose parameters are registered (keys 0, 1, ...)."""
+
+    def __init__(self, modules=()):
+        super().__init__(modules)
+
+
+class Sequential(_ModuleSequence):
+    """Modules applied in order: Sequential(a, b)(x) == b(a(x))."""
+
+    def __init__(self, *modules):
+        super().__init__(modules)
+
+    def forward(self, x):
+        for module in self:
+            x = module(x)
+        return x
+
+    def __getitem__(self, index):
+        return Sequential(*super().__getitem__(index)) if isinstance(index, slice) else super().__getitem__(index)

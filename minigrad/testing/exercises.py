@@ -46,20 +46,14 @@ def _call(case, function, *args, **kwargs):
         raise _Wrong(f"case {case}: your code raised {type(error).__name__}: {error}") from None
 
 
-def _as_array(value, what, case):
-    if isinstance(value, Tensor):
-        return value.numpy()
-    if value is None or not hasattr(value, "shape"):
-        raise _Wrong(f"case {case}: {what} should be an array, got {type(value).__name__}")
-    return np.asarray(value)
-
-
 def _compare(what, expected, got, case, mistakes=(), at=None, atol=1e-8, rtol=1e-6):
     """Fail unless got == expected; name a known mistake if got matches one.
 
     mistakes: (explanation, make_wrong_answer) pairs, tried only when got is wrong.
     at(index): extra words about an index (e.g. the input value there)."""
-    got = _as_array(got, what, case)
+    if not hasattr(got, "shape"):
+        raise _Wrong(f"case {case}: {what} should be an array, got {type(got).__name__}")
+    got = got.numpy() if isinstance(got, Tensor) else np.asarray(got)
     if got.shape != expected.shape:
         raise _Wrong(f"case {case}: {what} has the wrong shape: expected {expected.shape}, got {got.shape}")
     close = np.isclose(got, expected, atol=atol, rtol=rtol)

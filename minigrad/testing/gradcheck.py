@@ -30,21 +30,20 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
         inputs[i].grad = None
     out.backward(v)
 
-    def projected(x_arrays):  # Re <v, fn(x)>: the real scalar whose gradient autograd computed
-        values = fn(*[Tensor(a) if j in checked else inputs[j] for j, a in enumerate(x_arrays)]).array
-        return float((v.array.conj() * values).real.sum())
-
     arrays = [x.array if isinstance(x, Tensor) else x for x in inputs]
+
+    def projected(i, index, delta):  # Re <v, fn(x)>, input i moved by delta at index: autograd's real scalar
+        moved = arrays[i].copy()
+        moved[index] += delta
+        x = [Tensor(moved) if j == i else Tensor(a) if j in checked else inputs[j] for j, a in enumerate(arrays)]
+        return float((v.array.conj() * fn(*x).array).real.sum())
+
     for i in checked:
         analytic = inputs[i].grad.numpy() if inputs[i].grad is not None else np.zeros(inputs[i].shape, inputs[i].dtype)
         steps = (1, 1j) if np.iscomplexobj(arrays[i]) else (1,)
         for index in np.ndindex(*inputs[i].shape):
-            numeric = 0
-            for step in steps:
-                plus, minus = [a.copy() if j == i else a for j, a in enumerate(arrays)], [a.copy() if j == i else a for j, a in enumerate(arrays)]
-                plus[i][index] += eps * step
-                minus[i][index] -= eps * step
-                numeric += step * (projected(plus) - projected(minus)) / (2 * eps)
+            numeric = sum(step * (projected(i, index, eps * step) - projected(i, index, -eps * step)) / (2 * eps)
+                          for step in steps)
             got = analytic[index]
             if not np.isclose(got, numeric, atol=atol, rtol=rtol):
                 raise AssertionError(f"gradcheck: input {i} at index {index}: autograd gives {got:.6g}, "

@@ -42,8 +42,7 @@ class _MaxPool2d(Function):
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """input: (N, C, H, W) or (C, H, W) -> the maximum of each kernel_size window, (N, C, H_out, W_out)."""
-    kernel, padding = pair(kernel_size, "kernel_size"), pair(padding, "padding")
-    dilation = pair(dilation, "dilation")
+    kernel, padding, dilation = pair(kernel_size, "kernel_size"), pair(padding, "padding"), pair(dilation, "dilation")
     stride = kernel if stride is None else pair(stride, "stride")
     for name, values, low in (("kernel_size", kernel, 1), ("stride", stride, 1), ("dilation", dilation, 1),
                               ("padding", padding, 0)):
