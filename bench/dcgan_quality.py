@@ -235,9 +235,11 @@ def main():
             print(f"  {report['ablations'][name]}")
 
     report["machine"]["load_after"] = load_average()
-    with open(os.path.join(RESULTS, "dcgan_quality.json"), "w") as file:
+    path = os.path.join(RESULTS, "dcgan_quality.json")
+    with open(path + ".tmp", "w") as file:  # then renamed: a run killed midway leaves the old file whole
         json.dump(report, file, indent=2)
-    print(f"wrote {os.path.join(RESULTS, 'dcgan_quality.json')}")
+    os.replace(path + ".tmp", path)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

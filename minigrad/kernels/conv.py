@@ -18,7 +18,7 @@ from ..shapes import conv_output_size
 __all__ = ["conv2d_forward", "conv2d_input_grad", "conv2d_weight_grad"]
 
 # Bytes of column matrix per product. On a CPU a block this size is still in cache when the product
-# reads it back (measured: 15-25 % faster than one product on large layers, and the temporary memory
+# reads it back (measured: 13-24 % faster than one product on large layers, and the temporary memory
 # stays bounded); a GPU gains nothing from small blocks, only kernel launches.
 BLOCK_BYTES = {"numpy": 4 * 2**20, "cupy": 512 * 2**20}
 
