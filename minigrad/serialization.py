@@ -105,13 +105,14 @@ def load(path, device="cpu"):
     `Module.load_state_dict` accepts either Tensors or arrays.
     """
     path, device = os.fspath(path), normalize_device(device)
-    with open(path, "rb") as file:
+    with open(path, "rb") as file:  # ours to close, also when np.load fails on a damaged file
         if file.read(4) != b"PK\x03\x04":
             raise ValueError(f"{path!r} is not a minigrad checkpoint (not an .npz archive)")
-    with _reporting_corruption(path):
-        archive = np.load(path, allow_pickle=False)
-    with archive:
-        return _unflatten(_read_manifest(archive, path)["tree"], (_ROOT,), archive, device, path)
+        file.seek(0)
+        with _reporting_corruption(path):
+            archive = np.load(file, allow_pickle=False)
+        with archive:
+            return _unflatten(_read_manifest(archive, path)["tree"], (_ROOT,), archive, device, path)
 
 
 @contextlib.contextmanager
