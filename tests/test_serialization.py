@@ -99,8 +99,10 @@ def test_truncated_file_is_reported(tmp_path, fraction):
     save(sample_checkpoint(), path)
     data = path.read_bytes()
     path.write_bytes(data[:max(4, int(len(data) * fraction))])
+    open_files = len(os.listdir("/proc/self/fd"))
     with pytest.raises(ValueError, match="truncated or corrupt"):
         load(path)
+    assert len(os.listdir("/proc/self/fd")) == open_files  # the damaged file was closed, not leaked
 
 
 def test_flipped_byte_inside_an_array_is_reported(tmp_path):
