@@ -3,10 +3,13 @@
 A `Function` sees raw arrays only. `Function.apply` runs its forward on the arrays inside the given
 tensors and, when some input needs a gradient (and grad mode is on), remembers the inputs and the
 `ctx` so that `backward` can later call the function's backward. The op bodies never touch the graph.
+
+This module never imports `tensor.py`: tensor.py tells `Function` which class wraps results.
 """
 import contextlib
 
 from .backend import check_same_device, get_array_module
+from .dtypes import is_differentiable
 
 _grad_enabled = True
 
@@ -14,6 +17,21 @@ _grad_enabled = True
 def is_grad_enabled():
     """False inside `no_grad()`: then no graph is recorded."""
     return _grad_enabled
+
+
+class set_grad_enabled:
+    """Turn graph recording on or off, now; as a context manager, until the block ends (as PyTorch's)."""
+
+    def __init__(self, mode):
+        global _grad_enabled
+        self.previous, _grad_enabled = _grad_enabled, bool(mode)
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.previous
 
 
 class _GradMode(contextlib.ContextDecorator):
@@ -39,32 +57,66 @@ def enable_grad():
     return _GradMode(True)
 
 
+_FREED_MESSAGE = ("Trying to backward through the graph a second time (or directly access saved tensors after they "
+                  "have already been freed). Saved intermediate values of the graph are freed when you call "
+                  ".backward(). Specify retain_graph=True if you need to backward through the graph a second time.")
+
+
 class Context:
-    """What a Function's forward leaves for its backward."""
+    """What a Function's forward leaves for its backward: arrays in `saved_tensors`, settings as attributes."""
 
     def __init__(self, needs_input_grad):
         self.needs_input_grad = needs_input_grad
-        self.saved_tensors = ()
+        self._saved, self._freed = (), False
 
     def save_for_backward(self, *arrays):
-        self.saved_tensors = arrays
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self):
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        return self._saved
+
+    def free(self):
+        """After backward: drop the saved arrays (PyTorch frees them too, which is what bounds memory)."""
+        if any(a is not None for a in self._saved):
+            self._saved, self._freed = (), True
 
 
 class Node:
-    """One recorded call: which Function, its ctx, and the inputs to send gradients to."""
+    """One recorded call: which Function, its ctx, and per input an edge: the input's own Node (its
+    grad_fn when the call happened), the leaf tensor itself, or None when it needs no gradient. Edges
+    point at nodes, not tensors, so a later in-place op on an input does not reroute this one.
+    `saved_versions`: the version each saved tensor had (an in-place change after it would make the
+    backward wrong)."""
 
-    __slots__ = ("function", "ctx", "inputs")
+    __slots__ = ("function", "ctx", "edges", "input_shapes", "saved_versions")
 
-    def __init__(self, function, ctx, inputs):
-        self.function, self.ctx, self.inputs = function, ctx, inputs
+    def __init__(self, function, ctx, inputs, saved_versions):
+        self.function, self.ctx, self.saved_versions = function, ctx, saved_versions
+        self.edges = tuple((x.grad_fn or x) if getattr(x, "requires_grad", False) else None for x in inputs)
+        self.input_shapes = tuple((x.shape, x.dtype) if edge is not None else None
+                                  for x, edge in zip(inputs, self.edges))
 
     def name(self):
         return f"<{self.function.__name__}Backward>"
+
+    def check_versions(self):
+        for tensor, version in self.saved_versions:
+            if tensor._version != version:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: [{tensor.type()} {list(tensor.shape)}], which is saved by {self.name()}, is at "
+                    f"version {tensor._version}; expected version {version} instead")
 
 
 class Function:
     """Base class of every differentiable op: subclass with static forward(ctx, *arrays, **settings)
     returning an array, and backward(ctx, grad) returning one gradient per positional input."""
+
+    tensor_class = None  # set by tensor.py to Tensor: what apply wraps its result in
+    returns_view = False  # True where forward may return a view of its first input (reshape, index, ...)
 
     @staticmethod
     def forward(ctx, *arrays, **settings):
@@ -76,16 +128,20 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **settings):
-        Tensor = tensor_module.Tensor
-        arrays = [x.array if isinstance(x, Tensor) else x for x in inputs]
-        check_same_device(*(x.array for x in inputs if isinstance(x, Tensor)), what=f"inputs of {cls.__name__}")
+        Tensor = Function.tensor_class
+        tensors = [x for x in inputs if isinstance(x, Tensor)]
+        check_same_device(*(x.array for x in tensors), what=f"inputs of {cls.__name__}")
         needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-        record = _grad_enabled and any(needs)
         ctx = Context(needs)
-        result = Tensor(cls.forward(ctx, *arrays, **settings))
-        if record:
+        output = cls.forward(ctx, *(x.array if isinstance(x, Tensor) else x for x in inputs), **settings)
+        result = Tensor(output)
+        if cls.returns_view and get_array_module(output).may_share_memory(output, inputs[0].array):
+            result._share_memory_with(inputs[0])  # an in-place change to one is a change to both
+        if _grad_enabled and any(needs) and is_differentiable(output.dtype):  # integer results have no gradient
+            saved = [a for a in ctx._saved if a is not None]
+            watched = [t for t in (*tensors, result) if any(a is t.array for a in saved)]
             result.requires_grad = True
-            result.grad_fn = Node(cls, ctx, inputs)
+            result.grad_fn = Node(cls, ctx, inputs, [(t, t._version) for t in watched])
         return result
 
 
@@ -100,66 +156,72 @@ def unbroadcast(grad, shape):
     return grad
 
 
-def _fit_to_input(grad, tensor, node):
+def _fit_to_input(grad, shape, dtype, node):
     """The gradient an input receives: summed over broadcasting, real for a real input, its dtype."""
-    if grad.ndim >= tensor.ndim:
-        grad = unbroadcast(grad, tensor.shape)
-    if grad.shape != tensor.shape:
-        raise RuntimeError(f"{node.name()} returned a gradient of shape {grad.shape} for an input of shape {tensor.shape}")
-    xp = get_array_module(grad)
-    if xp.iscomplexobj(grad) and not xp.iscomplexobj(tensor.array):
+    if grad.ndim >= len(shape):
+        grad = unbroadcast(grad, shape)
+    if grad.shape != shape:
+        raise RuntimeError(f"{node.name()} returned a gradient of shape {grad.shape} for an input of shape {shape}")
+    if get_array_module(grad).iscomplexobj(grad) and dtype.kind != "c":
         grad = grad.real  # a real input only moves along the real axis (PyTorch's convention)
-    return grad.astype(tensor.dtype, copy=False)
+    return grad.astype(dtype, copy=False)
 
 
 def _topological_order(root):
-    """Every tensor that `root` depends on, inputs before the tensors computed from them.
+    """Every node that `root` depends on, each after all the nodes that consume its output.
 
     Iterative depth-first search: a recursive one overflows on deep graphs, and the visited set is
     what makes a node used twice (b = a + a) get its gradient added, not overwritten.
     """
-    Tensor = tensor_module.Tensor
     order, visited, stack = [], set(), [(root, False)]
     while stack:
-        tensor, inputs_done = stack.pop()
+        node, inputs_done = stack.pop()
         if inputs_done:
-            order.append(tensor)
+            order.append(node)
             continue
-        if id(tensor) in visited:
+        if id(node) in visited:
             continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        if tensor.grad_fn is not None:
-            for x in tensor.grad_fn.inputs:
-                if isinstance(x, Tensor) and x.requires_grad and id(x) not in visited:
-                    stack.append((x, False))
-    return order
+        visited.add(id(node))
+        stack.append((node, True))
+        stack.extend((edge, False) for edge in node.edges if isinstance(edge, Node) and id(edge) not in visited)
+    return order[::-1]
 
 
-def backward(root, gradient):
+def backward(root, gradient, retain_graph=False):
     """Send `gradient` (d loss / d root, an array shaped like root) to every leaf that requires grad.
 
-    Leaves accumulate into `.grad` (as PyTorch does), so call `zero_grad()` between steps.
+    Leaves accumulate into `.grad` (as PyTorch does), so call `zero_grad()` between steps. Without
+    `retain_graph` the saved arrays are freed on the way, so a second backward raises.
     """
-    Tensor = tensor_module.Tensor
-    grads = {id(root): gradient}
-    for tensor in reversed(_topological_order(root)):
-        grad = grads.pop(id(tensor), None)
+    if root.grad_fn is None:
+        return _accumulate(root, gradient)
+    grads = {id(root.grad_fn): gradient}
+    for node in _topological_order(root.grad_fn):
+        grad = grads.pop(id(node), None)
         if grad is None:
             continue
-        node = tensor.grad_fn
-        if node is None:  # a leaf: keep the gradient
-            tensor.grad = Tensor(grad) if tensor.grad is None else Tensor(tensor.grad.array + grad)
-            continue
+        node.check_versions()
         input_grads = node.function.backward(node.ctx, grad)
+        if not retain_graph:
+            node.ctx.free()
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
-        if len(input_grads) != len(node.inputs):
-            raise RuntimeError(f"{node.name()} returned {len(input_grads)} gradients for {len(node.inputs)} inputs")
-        for x, g in zip(node.inputs, input_grads):
-            if isinstance(x, Tensor) and x.requires_grad and g is not None:
-                g = _fit_to_input(g, x, node)
-                grads[id(x)] = grads[id(x)] + g if id(x) in grads else g
+        if len(input_grads) != len(node.edges):
+            raise RuntimeError(f"{node.name()} returned {len(input_grads)} gradients for {len(node.edges)} inputs")
+        for edge, shape_dtype, g in zip(node.edges, node.input_shapes, input_grads):
+            if edge is None or g is None:
+                continue
+            g = _fit_to_input(g, *shape_dtype, node)
+            if isinstance(edge, Node):
+                grads[id(edge)] = grads[id(edge)] + g if id(edge) in grads else g
+            else:
+                _accumulate(edge, g)
 
 
-from . import tensor as tensor_module  # noqa: E402  (last: tensor.py builds on this module)
+def _accumulate(leaf, grad):
+    """leaf.grad += grad, in place after the first time (as PyTorch); the first is a private copy,
+    since backward may hand the same (or a read-only broadcast) array to several inputs."""
+    if leaf.grad is None:
+        leaf.grad = Function.tensor_class(get_array_module(grad).array(grad, copy=True))
+    else:
+        leaf.grad.array += grad

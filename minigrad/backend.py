@@ -42,6 +42,20 @@ def device_of(array):
     return "cuda" if is_cupy_array(array) else "cpu"
 
 
+class device(str):
+    """torch.device's counterpart: device("cuda:0").type == "cuda"; it compares equal to its name."""
+
+    def __new__(cls, type, index=None):
+        name = normalize_device(type)
+        return super().__new__(cls, name)
+
+    type = property(lambda self: str(self))
+    index = property(lambda self: 0 if self == "cuda" else None)
+
+    def __repr__(self):
+        return f"device(type='{self}')"
+
+
 def normalize_device(device):
     """Accept None, 'cpu', 'cuda', 'cuda:0' (and torch-like device objects printed that way)."""
     if device is None:

@@ -2,22 +2,15 @@
 several tensors (`cat`, `stack`, `where`, `pad`)."""
 import numpy as np
 
+from . import dtypes
 from . import functions as fn
 from .backend import get_array_module, is_cupy_array, normalize_device, to_device
+from .dtypes import resolve_dtype
 from .random import generator
-from .tensor import Tensor, _check_broadcast, _size_args, normalize_dim
+from .tensor import Tensor, _check_broadcast, _size_args, normalize_dim, promote
 
-DEFAULT_DTYPE = np.dtype(np.float32)
+DEFAULT_DTYPE = dtypes.DEFAULT
 _PYTHON_DEFAULTS = {np.dtype(np.float64): DEFAULT_DTYPE, np.dtype(np.complex128): np.dtype(np.complex64)}
-
-
-def resolve_dtype(dtype, default=DEFAULT_DTYPE):
-    if dtype is None:
-        return default
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be a NumPy dtype or its name such as 'float32', got {dtype!r}") from None
 
 
 def _finish(array, dtype, device, requires_grad):
@@ -39,8 +32,9 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
     return _finish(array, dtype, device, requires_grad)
 
 
-def _size(name, sizes):
-    sizes = _size_args(sizes)
+def _size(name, sizes, size=None):
+    """The shape from f(2, 3), f((2, 3)) or f(size=(2, 3))."""
+    sizes = _size_args(sizes) if size is None else _size_args((size,))
     if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in sizes):
         raise ValueError(f"{name}(): size must be non-negative integers, got {sizes}")
     return sizes
@@ -52,14 +46,27 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     return _finish(array, None, device, requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
+def zeros(*sizes, size=None, dtype=None, device=None, requires_grad=False):
     """A tensor of zeros: zeros(2, 3) or zeros((2, 3))."""
-    return full(_size("zeros", size), 0, dtype, device, requires_grad)
+    return full(_size("zeros", sizes, size), 0, dtype, device, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
+def ones(*sizes, size=None, dtype=None, device=None, requires_grad=False):
     """A tensor of ones: ones(2, 3) or ones((2, 3))."""
-    return full(_size("ones", size), 1, dtype, device, requires_grad)
+    return full(_size("ones", sizes, size), 1, dtype, device, requires_grad)
+
+
+empty = zeros  # PyTorch leaves the memory uninitialized; zeros are one valid choice of "anything"
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    """The n x m identity matrix (m = n unless given)."""
+    return _finish(np.eye(n, n if m is None else m, dtype=resolve_dtype(dtype)), None, device, requires_grad)
+
+
+def full_like(other, fill_value, dtype=None, device=None, requires_grad=False):
+    """`fill_value` everywhere, with the shape, dtype and device of `other`."""
+    return full(other.shape, fill_value, dtype or other.dtype, device or other.device, requires_grad)
 
 
 def zeros_like(other, dtype=None, device=None, requires_grad=False):
@@ -87,18 +94,67 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     return _finish(np.linspace(start, end, steps, dtype=resolve_dtype(dtype)), None, device, requires_grad)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False):
+def _check_floating(name, kernel, dtype):
+    if dtypes.category(dtype) < 2:  # PyTorch has no such kernel for integer or bool tensors
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{dtypes.type_name(dtype)[9:-6]}\'')
+
+
+def randn(*sizes, size=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples; complex dtypes get real and imaginary parts of variance 1/2 each."""
-    size, dtype = _size("randn", size), resolve_dtype(dtype)
+    size, dtype = _size("randn", sizes, size), resolve_dtype(dtype)
+    _check_floating("randn", "normal_kernel_cpu", dtype)
     array = generator().standard_normal(size)
     if dtype.kind == "c":
         array = (array + 1j * generator().standard_normal(size)) / np.sqrt(2)
     return _finish(array.astype(dtype), None, device, requires_grad)
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False):
+def rand(*sizes, size=None, dtype=None, device=None, requires_grad=False):
     """Uniform samples in [0, 1)."""
-    return _finish(generator().random(_size("rand", size)).astype(resolve_dtype(dtype)), None, device, requires_grad)
+    _check_floating("rand", "check_uniform_bounds", resolve_dtype(dtype))
+    array = generator().random(_size("rand", sizes, size))
+    return _finish(array.astype(resolve_dtype(dtype)), None, device, requires_grad)
+
+
+def randn_like(other, dtype=None, device=None, requires_grad=False):
+    return randn(other.shape, dtype=dtype or other.dtype, device=device or other.device, requires_grad=requires_grad)
+
+
+def rand_like(other, dtype=None, device=None, requires_grad=False):
+    return rand(other.shape, dtype=dtype or other.dtype, device=device or other.device, requires_grad=requires_grad)
+
+
+def randint(*bounds, size=None, dtype=None, device=None, requires_grad=False):
+    """Integers uniform in [low, high): randint(high, size) or randint(low, high, size); int64."""
+    bounds, size = (bounds[:-1], bounds[-1]) if size is None and bounds else (bounds, size)
+    if len(bounds) not in (1, 2) or size is None:
+        raise TypeError(f"randint() takes (high, size) or (low, high, size), got bounds {bounds}")
+    low, high = (0, *bounds) if len(bounds) == 1 else bounds
+    if not low < high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    array = generator().integers(low, high, _size("randint", (size,)))
+    return _finish(array.astype(resolve_dtype(dtype, dtypes.int64)), None, device, requires_grad)
+
+
+def randperm(n, dtype=None, device=None, requires_grad=False):
+    """A random permutation of 0 .. n-1 (int64)."""
+    return _finish(generator().permutation(n).astype(resolve_dtype(dtype, dtypes.int64)), None, device, requires_grad)
+
+
+def from_numpy(array):
+    """A tensor sharing memory with the NumPy array: a change to one shows in the other."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return Tensor(array)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """`data` as a tensor, sharing its memory when no conversion is needed (as PyTorch)."""
+    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return data if device is None else data.to(device)
+    if isinstance(data, np.ndarray) or is_cupy_array(data):
+        return _finish(data, dtype, device, False)
+    return tensor(data, dtype=dtype, device=device)
 
 
 def cat(tensors, dim=0):
@@ -129,12 +185,19 @@ def stack(tensors, dim=0):
 
 
 def where(condition, input, other):
-    """input where condition is true, else other; the gradient follows the branch taken."""
+    """input where condition (a bool tensor) is true, else other; the gradient follows the branch taken."""
     condition = condition.array if isinstance(condition, Tensor) else condition
-    a = input if isinstance(input, Tensor) else Tensor(get_array_module(condition).asarray(input))
-    b = other if isinstance(other, Tensor) else Tensor(get_array_module(condition).asarray(other))
-    _check_broadcast(a.shape, b.shape)
-    return fn.Where.apply(condition, a, b)
+    if getattr(condition, "dtype", None) != np.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{getattr(condition, 'dtype', type(condition).__name__)}")
+    if isinstance(input, Tensor):
+        input, other = promote(input, other)
+    elif isinstance(other, Tensor):  # a scalar first: promote from the other side
+        other, input = promote(other, input)
+    else:
+        input, other = promote(Tensor(np.asarray(input, dtype=dtypes.result_type(input, other))), other)
+    _check_broadcast(condition.shape, np.broadcast_shapes(*(getattr(x, "shape", ()) for x in (input, other))))
+    return fn.Where.apply(condition, input, other)
 
 
 def pad(input, pad, mode="constant", value=0.0):

@@ -1,9 +1,11 @@
-"""The engine's differentiable primitives, each a `Function` on raw arrays.
+"""The engine's differentiable primitives, each an explicit `Function` on raw arrays.
 
 Backward formulas follow PyTorch's convention for complex numbers: for y = f(x) the input gradient is
-grad * conj(f'(x)). Broadcasting is undone by the engine (`autograd.unbroadcast`), not here.
+grad * conj(f'(x)). Broadcasting is undone by the engine (`autograd.unbroadcast`), not here. Each op
+saves what PyTorch's saves (the output where f' is written from it), so an in-place change to
+something saved is caught exactly where PyTorch catches it.
 """
-import operator
+import numpy as np
 
 from .autograd import Function
 from .backend import get_array_module
@@ -13,85 +15,233 @@ def _conj(x):
     return x.conj() if get_array_module(x).iscomplexobj(x) else x
 
 
-def _conj_times(grad, other, needed):
-    return grad * _conj(other) if needed else None
-
-
-def _function(name, forward, backward):
-    """A Function subclass from forward(ctx, *arrays, **settings) and backward(ctx, grad)."""
-    return type(name, (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)})
-
-
 # ---- linear ops: the input gradients depend on grad alone -----------------------------------
-def _linear(name, forward, backward):
-    """forward(*arrays, **settings) -> array; backward(grad) -> one gradient per input."""
-    return _function(name, lambda ctx, *arrays, **settings: forward(*arrays, **settings),
-                     lambda ctx, grad: backward(grad))
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
 
 
-Add = _linear("Add", operator.add, lambda grad: (grad, grad))
-Sub = _linear("Sub", operator.sub, lambda grad: (grad, -grad))
-Neg = _linear("Neg", operator.neg, operator.neg)
-Conj = _linear("Conj", _conj, _conj)
-Real = _linear("Real", lambda x: x.real, lambda grad: grad)
-Imag = _linear("Imag", lambda x: x.imag, lambda grad: grad * 1j)  # d Im(z): a unit step along the imaginary axis
-Cast = _linear("Cast", lambda x, dtype: x.astype(dtype), lambda grad: grad)  # the engine casts grad back to x's dtype
-# the engine sums the gradient back over the broadcast dimensions
-Expand = _linear("Expand", lambda x, shape: get_array_module(x).broadcast_to(x, shape), lambda grad: grad)
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, -grad
 
 
-# ---- elementwise functions y = f(x): backward is grad * conj(f'(x)), f' written from x or y ------
-def _elementwise(name, forward, derivative):
-    """forward(xp, x, **settings) -> y; derivative(xp, x, y, **settings) -> f'(x).
-    Saving x and y costs nothing: the graph keeps both alive anyway."""
-    def forward_saving(ctx, x, **settings):
-        y = forward(get_array_module(x), x, **settings)
-        ctx.save_for_backward(x, y)
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Conj(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return _conj(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _conj(grad)
+
+
+class Real(Function):
+    returns_view = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.real
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class Imag(Function):
+    returns_view = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.imag
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 1j  # d Im(z): a unit step along the imaginary axis
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad  # the engine casts it back to the input's dtype
+
+
+class Clone(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class Sign(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return get_array_module(x).sign(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0  # piecewise constant
+
+
+# ---- elementwise functions y = f(x) ---------------------------------------------------------
+class Elementwise(Function):
+    """y = f(x) elementwise. A subclass gives `compute(xp, x)` and `derivative(xp, saved)`, f' written
+    from x, or from y when `saves_output` (whichever PyTorch saves); backward is grad * conj(f')."""
+
+    saves_output = False
+
+    @classmethod
+    def forward(cls, ctx, x, **settings):
+        y = cls.compute(get_array_module(x), x, **settings)
+        ctx.save_for_backward(y if cls.saves_output else x)
         ctx.settings = settings
         return y
 
-    def backward(ctx, grad):
-        x, y = ctx.saved_tensors
-        return grad * _conj(derivative(get_array_module(x), x, y, **ctx.settings))
-    return _function(name, forward_saving, backward)
+    @classmethod
+    def backward(cls, ctx, grad):
+        (saved,) = ctx.saved_tensors
+        return grad * _conj(cls.derivative(get_array_module(saved), saved, **ctx.settings))
 
 
-def _sigmoid(xp, x):
-    if xp.iscomplexobj(x):
-        return 1 / (1 + xp.exp(-x))
-    return 0.5 * (xp.tanh(0.5 * x) + 1)  # the tanh form never overflows, whatever the sign of x
+class Exp(Elementwise):
+    saves_output = True
+
+    @staticmethod
+    def compute(xp, x):
+        return xp.exp(x)
+
+    @staticmethod
+    def derivative(xp, y):
+        return y
 
 
-Exp = _elementwise("Exp", lambda xp, x: xp.exp(x), lambda xp, x, y: y)
-Log = _elementwise("Log", lambda xp, x: xp.log(x), lambda xp, x, y: 1 / x)
-Sqrt = _elementwise("Sqrt", lambda xp, x: xp.sqrt(x), lambda xp, x, y: 0.5 / y)
-Tanh = _elementwise("Tanh", lambda xp, x: xp.tanh(x), lambda xp, x, y: 1 - y * y)
-Sigmoid = _elementwise("Sigmoid", _sigmoid, lambda xp, x, y: y * (1 - y))
-Relu = _elementwise("Relu", lambda xp, x: x * (x > 0), lambda xp, x, y: x > 0)
-# |z| is not holomorphic: the gradient points along z/|z| (0 at z = 0, as PyTorch); for real x, sign(x)
-Abs = _elementwise("Abs", lambda xp, x: xp.abs(x), lambda xp, x, y: _conj(x) / xp.where(y == 0, 1, y))
-# real x only; the gradient passes where x is inside [low, high], ends included (as PyTorch)
-Clamp = _elementwise("Clamp", lambda xp, x, low=None, high=None: xp.clip(x, low, high).astype(x.dtype, copy=False),
-                     lambda xp, x, y, low=None, high=None: (low is None or x >= low) & (high is None or x <= high))
+class Log(Elementwise):
+    @staticmethod
+    def compute(xp, x):
+        return xp.log(x)
+
+    @staticmethod
+    def derivative(xp, x):
+        return 1 / x
+
+
+class Sqrt(Elementwise):
+    saves_output = True
+
+    @staticmethod
+    def compute(xp, x):
+        return xp.sqrt(x)
+
+    @staticmethod
+    def derivative(xp, y):
+        return 0.5 / y
+
+
+class Tanh(Elementwise):
+    saves_output = True
+
+    @staticmethod
+    def compute(xp, x):
+        return xp.tanh(x)
+
+    @staticmethod
+    def derivative(xp, y):
+        return 1 - y * y
+
+
+class Sigmoid(Elementwise):
+    saves_output = True
+
+    @staticmethod
+    def compute(xp, x):
+        with np.errstate(over="ignore"):  # exp(-x) = inf below -88 gives 1 / inf = 0, exactly as PyTorch
+            return 1 / (1 + xp.exp(-x))
+
+    @staticmethod
+    def derivative(xp, y):
+        return y * (1 - y)
+
+
+class Relu(Elementwise):
+    saves_output = True
+
+    @staticmethod
+    def compute(xp, x):
+        return x * (x > 0)
+
+    @staticmethod
+    def derivative(xp, y):
+        return y > 0
+
+
+class Abs(Elementwise):
+    @staticmethod
+    def compute(xp, x):
+        return xp.abs(x)
+
+    @staticmethod
+    def derivative(xp, x):
+        # |z| is not holomorphic: the gradient points along z/|z| (0 at z = 0, as PyTorch); for real x, sign(x)
+        return _conj(x) / xp.where(x == 0, 1, xp.abs(x))
+
+
+class Clamp(Elementwise):
+    """Real x only; the gradient passes where x is inside [low, high], ends included (as PyTorch)."""
+
+    @staticmethod
+    def compute(xp, x, low=None, high=None):
+        return xp.clip(x, low, high).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def derivative(xp, x, low=None, high=None):
+        return (low is None or x >= low) & (high is None or x <= high)
 
 
 # ---- arithmetic ---------------------------------------------------------------------------
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        needs_a, needs_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if needs_b else None, b if needs_a else None)
         return a * b
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return _conj_times(grad, b, ctx.needs_input_grad[0]), _conj_times(grad, a, ctx.needs_input_grad[1])
+        return grad * _conj(b) if b is not None else None, grad * _conj(a) if a is not None else None
 
 
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         return a / b
 
     @staticmethod
@@ -104,7 +254,7 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         y = a**b
-        ctx.save_for_backward(a, b, y)
+        ctx.save_for_backward(a, b, y if ctx.needs_input_grad[1] else None)
         return y
 
     @staticmethod
@@ -119,14 +269,15 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        needs_a, needs_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if needs_b else None, b if needs_a else None)
         return a @ b
 
     @staticmethod
     def backward(ctx, grad):
-        (a, b), (needs_a, needs_b) = ctx.saved_tensors, ctx.needs_input_grad
-        return (grad @ _conj(b).swapaxes(-1, -2) if needs_a else None,
-                _conj(a).swapaxes(-1, -2) @ grad if needs_b else None)
+        a, b = ctx.saved_tensors
+        return (grad @ _conj(b).swapaxes(-1, -2) if b is not None else None,
+                _conj(a).swapaxes(-1, -2) @ grad if a is not None else None)
 
 
 class Where(Function):
@@ -158,19 +309,43 @@ class Sum(Function):
         return get_array_module(grad).broadcast_to(_restore_dim(grad, ctx.dim, ctx.keepdim), ctx.shape)
 
 
+class Prod(Function):
+    """The product over `dim` (an int) or all elements; each input's gradient is the product of the
+    others, from prefix and suffix products, so a zero needs no division."""
+
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        ctx.dim, ctx.keepdim = dim, keepdim
+        ctx.save_for_backward(x)
+        return x.prod(axis=dim, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        xp = get_array_module(x)
+        rows = x.reshape(-1) if ctx.dim is None else xp.moveaxis(x, ctx.dim, -1)
+        ones = xp.ones_like(rows[..., :1])
+        before = xp.cumprod(xp.concatenate([ones, rows[..., :-1]], axis=-1), axis=-1)  # x_0 ... x_(i-1)
+        after = xp.cumprod(xp.concatenate([ones, rows[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]  # x_(i+1) ...
+        if ctx.dim is None:
+            return (grad * _conj(before * after)).reshape(x.shape)
+        grad = xp.moveaxis(_restore_dim(grad, ctx.dim, ctx.keepdim), ctx.dim, -1)
+        return xp.moveaxis(grad * _conj(before * after), -1, ctx.dim)
+
+
 class Max(Function):
     """Over all elements the gradient is shared among ties; along `dim` it goes to the index found."""
 
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         xp = get_array_module(x)
-        ctx.dim, ctx.keepdim = dim, keepdim
+        ctx.dim, ctx.keepdim, ctx.shape = dim, keepdim, x.shape
         if dim is None:
             y = x.max()
             ctx.save_for_backward(x == y)
             return y
         index = xp.expand_dims(x.argmax(axis=dim), dim)
-        ctx.save_for_backward(x, index)
+        ctx.save_for_backward(index)
         y = xp.take_along_axis(x, index, axis=dim)
         return y if keepdim else y.squeeze(dim)
 
@@ -179,14 +354,16 @@ class Max(Function):
         if ctx.dim is None:
             (ties,) = ctx.saved_tensors
             return ties * (grad / ties.sum())
-        xp, (x, index) = get_array_module(grad), ctx.saved_tensors
-        out = xp.zeros(x.shape, dtype=grad.dtype)
+        xp, (index,) = get_array_module(grad), ctx.saved_tensors
+        out = xp.zeros(ctx.shape, dtype=grad.dtype)
         xp.put_along_axis(out, index, _restore_dim(grad, ctx.dim, ctx.keepdim), axis=ctx.dim)
         return out
 
 
 # ---- shapes -------------------------------------------------------------------------------
 class Reshape(Function):
+    returns_view = True
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -198,6 +375,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    returns_view = True
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
@@ -208,8 +387,38 @@ class Permute(Function):
         return grad.transpose(get_array_module(grad).argsort(ctx.dims).tolist())
 
 
+class Expand(Function):
+    returns_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return get_array_module(x).broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad  # the engine sums it back over the broadcast dimensions
+
+
+class Flip(Function):
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return get_array_module(x).flip(x, dims).copy()  # PyTorch's flip copies; NumPy's is a view
+
+    @staticmethod
+    def backward(ctx, grad):
+        return get_array_module(grad).flip(grad, ctx.dims)
+
+
+def _is_basic(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts)
+
+
 class Index(Function):
     """x[index]; basic indexing writes the gradient back by assignment, advanced indexing adds it up."""
+
+    returns_view = True
 
     @staticmethod
     def forward(ctx, x, index):
@@ -220,12 +429,28 @@ class Index(Function):
     def backward(ctx, grad):
         xp = get_array_module(grad)
         out = xp.zeros(ctx.shape, dtype=grad.dtype)
-        parts = ctx.index if isinstance(ctx.index, tuple) else (ctx.index,)
-        if all(p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts):  # basic indexing
+        if _is_basic(ctx.index):
             out[ctx.index] = grad
         else:  # repeated indices must add up, which plain assignment would not do
             xp.add.at(out, ctx.index, grad)
         return out
+
+
+class IndexPut(Function):
+    """A copy of x with x[index] = value: what every in-place write computes (index ... for all of x)."""
+
+    @staticmethod
+    def forward(ctx, x, value, index=Ellipsis):
+        ctx.index = index
+        out = x.copy()
+        out[index] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        kept = grad.copy()
+        kept[ctx.index] = 0  # the overwritten values no longer reach the output
+        return kept, grad[ctx.index]
 
 
 class Pad(Function):

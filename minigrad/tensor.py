@@ -1,20 +1,20 @@
 """`Tensor`: an ndarray (NumPy or CuPy) plus what autograd needs: `requires_grad`, `grad`, `grad_fn`.
 
-Every differentiable method here is one call of a `Function` from `functions.py`.
+Every differentiable method here is one call of a `Function` from `functions.py`, or a composition of
+such methods. In-place methods (`add_`, `x += y`, `x[i] = v`, ...) all go through `_in_place`.
 """
 from collections import namedtuple
 
 import numpy as np
 
 from . import autograd
+from . import dtypes
 from . import functions as fn
-from .backend import device_of, device_or_dtype, get_array_module, is_cupy_array, to_device
+from .backend import device, device_of, device_or_dtype, get_array_module, is_cupy_array, to_device
+from .random import generator
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
-
-
-def is_differentiable_dtype(dtype):
-    return np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating)
+is_differentiable_dtype = dtypes.is_differentiable
 
 
 def normalize_dim(dim, ndim, extra=0):
@@ -25,26 +25,45 @@ def normalize_dim(dim, ndim, extra=0):
     return int(dim) % max(ndim + extra, 1)
 
 
-def _method(function):
-    """Tensor.exp and the like: the method form of a one-input Function."""
-    method = lambda self: function.apply(self)  # noqa: E731
-    method.__name__ = function.__name__.lower()
-    return method
+_SCALARS = (int, float, complex, bool, np.generic)
+
+
+def promote(self, other, true_division=False):
+    """(self, other) cast to the dtype PyTorch gives `self op other`; a scalar stays a scalar of that
+    dtype, anything else (an array) becomes a Tensor."""
+    other = other if isinstance(other, (Tensor, *_SCALARS)) else Tensor(get_array_module(self.array).asarray(other))
+    raw = other.array if isinstance(other, Tensor) else other
+    dtype = dtypes.result_type(self.array, raw)
+    if true_division and dtypes.category(dtype) < 2:
+        dtype = dtypes.DEFAULT  # 7 / 2 is 3.5 for integer tensors too
+    if isinstance(other, Tensor):
+        _check_broadcast(self.shape, other.shape)
+        return self.to(dtype), other.to(dtype)
+    return self.to(dtype), dtype.type(other)
 
 
 def _binary_methods(function):
-    """(a + b, b + a) and the like for a two-input Function; `other` may be a Tensor, a number or an array."""
+    """(a + b, b + a) for a two-input Function; `other` may be a Tensor, a number or an array."""
     def apply(self, other, reflected):
-        other = other if isinstance(other, (Tensor, int, float, complex, bool)) else Tensor(other)
-        if isinstance(other, Tensor):
-            _check_broadcast(self.shape, other.shape)
-        return function.apply(other, self) if reflected else function.apply(self, other)
+        a, b = promote(self, other, true_division=function is fn.Div)
+        return function.apply(b, a) if reflected else function.apply(a, b)
     return lambda self, other: apply(self, other, False), lambda self, other: apply(self, other, True)
 
 
 def _comparison(ufunc):
     """Tensor == other and the like: a boolean tensor, outside the graph."""
     return lambda self, other: Tensor(ufunc(self.array, other.array if isinstance(other, Tensor) else other))
+
+
+def _in_place_method(function):
+    """x.add_(y) and x += y: the in-place form of a two-input Function, with PyTorch's checks."""
+    def method(self, other):
+        promoted, other = promote(self, other, true_division=function is fn.Div)
+        if dtypes.category(promoted.dtype) > dtypes.category(self.dtype):
+            raise RuntimeError(f"result type {dtypes.type_name(promoted.dtype)[9:-6]} can't be cast to the desired "
+                               f"output type {dtypes.type_name(self.dtype)[9:-6]}")
+        return self._in_place(function, other)
+    return method
 
 
 class Tensor:
@@ -58,6 +77,21 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self.requires_grad = requires_grad
+        self._version_counter = [0]  # shared by tensors that share memory (detach, views)
+        self._base = None  # the tensor this one is a view of
+
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's memory has seen (backward checks saved tensors)."""
+        return self._version_counter[0]
+
+    def _bump_version(self):
+        """Record an in-place change made to `.array` from outside the Tensor methods (optimizers, init)."""
+        self._version_counter[0] += 1
+
+    def _share_memory_with(self, other):
+        self._version_counter = other._version_counter
+        self._base = other if other._base is None else other._base
 
     # ---- attributes -----------------------------------------------------------------------
     @property
@@ -70,17 +104,28 @@ class Tensor:
             raise RuntimeError(f"only tensors of floating point and complex dtype can require gradients, got {self.dtype}")
         self._requires_grad = bool(flag)
 
+    @property
+    def data(self):
+        """The same memory without the graph; unlike detach(), changes to it are hidden from autograd (as PyTorch)."""
+        return Tensor(self.array)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self.array = value.array
+
     shape = property(lambda self: tuple(self.array.shape))
     dtype = property(lambda self: self.array.dtype)
-    device = property(lambda self: device_of(self.array))
+    device = property(lambda self: device(device_of(self.array)))
+    is_cuda = property(lambda self: self.device == "cuda")
     ndim = property(lambda self: self.array.ndim)
     is_leaf = property(lambda self: self.grad_fn is None)
-    data = property(lambda self: Tensor(self.array), doc="The same array without the graph (as PyTorch's .data).")
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
     real = property(lambda self: fn.Real.apply(self))
     imag = property(lambda self: fn.Imag.apply(self))
-    dim = lambda self: self.ndim  # noqa: E731
-    numel = lambda self: int(self.array.size)  # noqa: E731
+    dim = ndimension = lambda self: self.ndim  # noqa: E731
+    numel = nelement = lambda self: int(self.array.size)  # noqa: E731
 
     def size(self, dim=None):
         return self.shape if dim is None else self.shape[normalize_dim(dim, self.ndim)]
@@ -94,8 +139,11 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     # ---- autograd -------------------------------------------------------------------------
-    def backward(self, gradient=None):
-        """Accumulate d(self)/d(leaf) into every leaf's `.grad`; `gradient` is d loss / d self."""
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad`; `gradient` is d loss / d self.
+        The graph's saved arrays are freed unless `retain_graph=True`, so a second backward raises."""
+        if create_graph:
+            raise NotImplementedError("create_graph=True (higher-order gradients) is not supported by minigrad")
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require grad and has no grad_fn")
         if gradient is None:
@@ -107,10 +155,13 @@ class Tensor:
             gradient = gradient.array if isinstance(gradient, Tensor) else gradient
             if tuple(gradient.shape) != self.shape:
                 raise RuntimeError(f"backward(): gradient has shape {tuple(gradient.shape)} but the tensor has shape {self.shape}")
-        autograd.backward(self, gradient)
+        autograd.backward(self, gradient, retain_graph=bool(retain_graph))
 
     def detach(self):
-        return Tensor(self.array)
+        """The same memory, outside the graph; in-place changes to either are seen by backward's check."""
+        out = Tensor(self.array)
+        out._version_counter = self._version_counter
+        return out
 
     def requires_grad_(self, flag=True):
         self.requires_grad = flag
@@ -143,17 +194,26 @@ class Tensor:
             return self if dtype == self.dtype else fn.Cast.apply(self, dtype=dtype)
         return self if device == self.device else _Move.apply(self, device=device)
 
+    def type(self, dtype=None):
+        """Without an argument the type's name ('minigrad.FloatTensor'); with one, a cast (as PyTorch)."""
+        return dtypes.type_name(self.dtype) if dtype is None else self.to(dtype)
+
     cpu = lambda self: self.to("cpu")  # noqa: E731
     cuda = lambda self: self.to("cuda")  # noqa: E731
     float = lambda self: self.to(np.float32)  # noqa: E731
     double = lambda self: self.to(np.float64)  # noqa: E731
+    half = lambda self: self.to(np.float16)  # noqa: E731
+    long = lambda self: self.to(np.int64)  # noqa: E731
+    int = lambda self: self.to(np.int32)  # noqa: E731
+    bool = lambda self: self.to(np.bool_)  # noqa: E731
     contiguous = lambda self: self  # noqa: E731
     __float__ = lambda self: float(self.item())  # noqa: E731
     __int__ = lambda self: int(self.item())  # noqa: E731
     __bool__ = lambda self: bool(self.item())  # noqa: E731
 
     def clone(self):
-        return fn.Reshape.apply(self, shape=self.shape) if self.requires_grad else Tensor(self.array.copy())
+        """A copy in new memory; differentiable."""
+        return fn.Clone.apply(self)
 
     def __format__(self, spec):
         return format(self.item(), spec) if self.ndim == 0 else format(repr(self), spec)
@@ -172,28 +232,67 @@ class Tensor:
             extras.append("requires_grad=True")
         return f"tensor({', '.join([body] + extras)})"
 
-    # ---- in place, outside the graph ------------------------------------------------------
-    def _check_in_place(self):
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError("a tensor that requires grad cannot be changed in place; use `with minigrad.no_grad():`")
+    # ---- in place ----------------------------------------------------------------------------
+    def _in_place(self, function, *others, **settings):
+        """Every in-place op: run `function(self, *others)` as a new node of the graph, write its result
+        into self's own memory (same object, same array), and count the change, as PyTorch does."""
+        recording = autograd.is_grad_enabled() and (self.requires_grad or
+                                                    any(getattr(x, "requires_grad", False) for x in others))
+        if recording and self._base is not None and (self.requires_grad or self._base.requires_grad):
+            if self._base.is_leaf:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+            raise RuntimeError("in-place change to a view of a tensor that requires grad: minigrad does not follow it "
+                               "back to the base tensor; write into the base (x[index] = value) or clone() the view")
+        if recording and self.is_leaf and self.requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        before = self
+        if recording:  # the node keeps the old values (and history) however self changes later
+            before = Tensor(self.array.copy(), requires_grad=self.requires_grad)
+            before.grad_fn = self.grad_fn
+        result = function.apply(before, *others, **settings)
+        if result.shape != self.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(result.shape)}")
+        self.array[...] = result.array
+        self._bump_version()
+        if recording:
+            self._requires_grad, self.grad_fn = True, result.grad_fn
+        return self
+
+    __iadd__, __isub__ = _in_place_method(fn.Add), _in_place_method(fn.Sub)
+    __imul__ = mul_ = _in_place_method(fn.Mul)
+    __itruediv__ = div_ = _in_place_method(fn.Div)
+
+    def add_(self, other, alpha=1):
+        return self.__iadd__(other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, alpha=1):
+        return self.__isub__(other if alpha == 1 else other * alpha)
+
+    def clamp_(self, min=None, max=None):
+        _check_clamp(self, min, max)
+        return self._in_place(fn.Clamp, low=min, high=max)
+
+    def copy_(self, source):
+        """Overwrite with `source`'s values (broadcast, cast, moved to self's device); differentiable."""
+        source = source.to(self.device) if isinstance(source, Tensor) else Tensor(get_array_module(self.array).asarray(source))
+        _check_broadcast(self.shape, source.shape)
+        return self._in_place(fn.IndexPut, source)
+
+    def fill_(self, value):
+        return self._in_place(fn.IndexPut, value.item() if isinstance(value, Tensor) else value)
 
     def zero_(self):
         return self.fill_(0)
 
-    def fill_(self, value):
-        self._check_in_place()
-        self.array[...] = value
-        return self
+    def normal_(self, mean=0.0, std=1.0):
+        return self._in_place(fn.IndexPut, to_device(generator().normal(mean, std, self.shape), self.device))
 
-    def copy_(self, source):
-        self._check_in_place()
-        source = source.array if isinstance(source, Tensor) else source
-        self.array[...] = to_device(get_array_module(source).asarray(source), self.device)
-        return self
+    def uniform_(self, a=0.0, b=1.0):
+        return self._in_place(fn.IndexPut, to_device(generator().uniform(a, b, self.shape), self.device))
 
     def __setitem__(self, index, value):
-        self._check_in_place()
-        self.array[_raw_index(index)] = value.array if isinstance(value, Tensor) else value
+        self._in_place(fn.IndexPut, value.to(self.device) if isinstance(value, Tensor) else value,
+                       index=_raw_index(index))
 
     # ---- arithmetic -----------------------------------------------------------------------
     __add__, __radd__ = _binary_methods(fn.Add)
@@ -201,7 +300,20 @@ class Tensor:
     __mul__, __rmul__ = _binary_methods(fn.Mul)
     __truediv__, __rtruediv__ = _binary_methods(fn.Div)
     __pow__, __rpow__ = _binary_methods(fn.Pow)
-    __neg__ = _method(fn.Neg)
+
+    def __neg__(self):
+        return fn.Neg.apply(self)
+
+    def add(self, other, alpha=1):
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, alpha=1):
+        return self - (other if alpha == 1 else other * alpha)
+
+    mul, div, pow = __mul__, __truediv__, __pow__
+
+    def square(self):
+        return self * self
 
     def __matmul__(self, other):
         a, b = self, other if isinstance(other, Tensor) else Tensor(other)
@@ -222,19 +334,78 @@ class Tensor:
     def __rmatmul__(self, other):
         return Tensor(other).__matmul__(self)
 
+    matmul = __matmul__
+
+    def mm(self, other):
+        if self.ndim != 2 or other.ndim != 2:
+            raise RuntimeError(f"mm: both arguments must be matrices, got shapes {self.shape} and {other.shape}")
+        return self @ other
+
+    def t(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.T
+
     __eq__, __ne__, __lt__, __le__, __gt__, __ge__ = map(_comparison, (np.equal, np.not_equal, np.less, np.less_equal,
                                                                        np.greater, np.greater_equal))
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+    __and__, __or__, __xor__ = map(_comparison, (np.bitwise_and, np.bitwise_or, np.bitwise_xor))
+
+    def __invert__(self):
+        return Tensor(~self.array)
 
     # ---- elementwise functions ------------------------------------------------------------
-    exp, log, sqrt, abs, tanh, sigmoid, relu, conj = map(_method, (fn.Exp, fn.Log, fn.Sqrt, fn.Abs, fn.Tanh,
-                                                                   fn.Sigmoid, fn.Relu, fn.Conj))
+    def exp(self):
+        return fn.Exp.apply(self)
+
+    def log(self):
+        return fn.Log.apply(self)
+
+    def sqrt(self):
+        return fn.Sqrt.apply(self)
+
+    def abs(self):
+        return fn.Abs.apply(self)
+
+    def tanh(self):
+        return fn.Tanh.apply(self)
+
+    def sigmoid(self):
+        return fn.Sigmoid.apply(self)
+
+    def relu(self):
+        return fn.Relu.apply(self)
+
+    def conj(self):
+        return fn.Conj.apply(self)
+
+    def sign(self):
+        return fn.Sign.apply(self)
+
+    __abs__ = abs
 
     def clamp(self, min=None, max=None):
-        if np.issubdtype(self.dtype, np.complexfloating):
-            raise RuntimeError("clamp is not supported for complex tensors")
-        if min is None and max is None:
-            raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+        _check_clamp(self, min, max)
         return fn.Clamp.apply(self, low=min, high=max)
+
+    clip = clamp
+
+    def softmax(self, dim):
+        """exp(x) / sum(exp(x)) along `dim`, shifted by the maximum so that exp never overflows."""
+        e = (self - self.max(dim, keepdim=True).values.detach()).exp()
+        return e / e.sum(dim, keepdim=True)
+
+    def log_softmax(self, dim):
+        """x - log(sum(exp(x))) along `dim`, shifted by the maximum so that exp never overflows."""
+        shifted = self - self.max(dim, keepdim=True).values.detach()
+        return shifted - shifted.exp().sum(dim, keepdim=True).log()
+
+    def masked_fill(self, mask, value):
+        """value where `mask` (bool, broadcast to self) is true, self elsewhere."""
+        if mask.dtype != np.bool_:
+            raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
+        value = value if isinstance(value, Tensor) else self.dtype.type(value)
+        return fn.Where.apply(get_array_module(self.array).broadcast_to(mask.array, self.shape), value, self)
 
     # ---- reductions -----------------------------------------------------------------------
     def _dims(self, dim):
@@ -246,10 +417,32 @@ class Tensor:
     def sum(self, dim=None, keepdim=False):
         return fn.Sum.apply(self, dim=self._dims(dim), keepdim=keepdim)
 
+    def _count(self, dims):
+        return self.numel() if dims is None else int(np.prod([self.shape[d] for d in dims]))
+
     def mean(self, dim=None, keepdim=False):
         dims = self._dims(dim)
-        count = self.numel() if dims is None else int(np.prod([self.shape[d] for d in dims]))
-        return self.sum(dims, keepdim) / count
+        return self.sum(dims, keepdim) / self._count(dims)
+
+    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        """Mean squared deviation, divided by n - correction (1 unless `unbiased=False`, as PyTorch)."""
+        dims = self._dims(dim)
+        centered = self - self.mean(dims, keepdim=True)
+        squares = (centered * centered.conj()).real if self.dtype.kind == "c" else centered * centered
+        correction = int(unbiased) if correction is None else correction
+        return squares.sum(dims, keepdim) / (self._count(dims) - correction)
+
+    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def prod(self, dim=None, keepdim=False):
+        return fn.Prod.apply(self, dim=None if dim is None else normalize_dim(dim, self.ndim), keepdim=keepdim)
+
+    def all(self, dim=None, keepdim=False):
+        return Tensor(self.array.all(axis=self._dims(dim), keepdims=keepdim))
+
+    def any(self, dim=None, keepdim=False):
+        return Tensor(self.array.any(axis=self._dims(dim), keepdims=keepdim))
 
     def max(self, dim=None, keepdim=False):
         """The largest element, or along `dim` the pair (values, indices) as PyTorch."""
@@ -288,6 +481,11 @@ class Tensor:
         return self if target == self.shape else fn.Reshape.apply(self, shape=target)
 
     view = reshape
+
+    def view_as(self, other):
+        return self.reshape(other.shape)
+
+    reshape_as = view_as
 
     def flatten(self, start_dim=0, end_dim=-1):
         if self.ndim == 0:
@@ -328,6 +526,43 @@ class Tensor:
                 raise RuntimeError(f"expand(): cannot expand shape {self.shape} to {tuple(sizes)}")
         return fn.Expand.apply(self, shape=target)
 
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def repeat(self, *sizes):
+        """Tile the tensor sizes[i] times along each dimension (leading new dimensions allowed)."""
+        sizes = _size_args(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        interleaved = self.reshape(sum(((1, n) for n in shape), ()))  # (1, n0, 1, n1, ...)
+        tiled = interleaved.expand(sum(((r, n) for r, n in zip(sizes, shape)), ()))
+        return tiled.reshape(tuple(r * n for r, n in zip(sizes, shape)))
+
+    def flip(self, *dims):
+        return fn.Flip.apply(self, dims=tuple(normalize_dim(d, self.ndim) for d in _size_args(dims)))
+
+    def split(self, split_size_or_sections, dim=0):
+        """Pieces of `split_size` along `dim` (the last may be smaller), or of the listed sizes."""
+        dim = normalize_dim(dim, self.ndim)
+        n = self.shape[dim]
+        if isinstance(split_size_or_sections, (int, np.integer)):
+            step = max(int(split_size_or_sections), 1)
+            sizes = [min(step, n - start) for start in range(0, n, step)] or [0]
+        else:
+            sizes = list(split_size_or_sections)
+            if sum(sizes) != n:
+                raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
+                                   f"dimension {dim}), but got split_sizes={sizes}")
+        starts = np.cumsum([0] + sizes[:-1]).tolist()
+        return tuple(self[(slice(None),) * dim + (slice(a, a + k),)] for a, k in zip(starts, sizes))
+
+    def chunk(self, chunks, dim=0):
+        """At most `chunks` pieces of equal size ceil(n / chunks) along `dim` (the last may be smaller)."""
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+        return self.split(max(-(-self.shape[normalize_dim(dim, self.ndim)] // chunks), 1), dim)
+
     def __getitem__(self, index):
         try:
             return fn.Index.apply(self, index=_raw_index(index))
@@ -359,8 +594,18 @@ def _size_args(sizes):
     return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
 
 
+def _check_clamp(tensor, low, high):
+    if np.issubdtype(tensor.dtype, np.complexfloating):
+        raise RuntimeError("clamp is not supported for complex tensors")
+    if low is None and high is None:
+        raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+
+
 def _check_broadcast(shape_a, shape_b):
     for i, (a, b) in enumerate(zip(reversed(shape_a), reversed(shape_b))):
         if a != b and a != 1 and b != 1:
             raise RuntimeError(f"the size of tensor a ({a}) must match the size of tensor b ({b}) at dimension "
                                f"{-1 - i} (shapes {tuple(shape_a)} and {tuple(shape_b)} do not broadcast)")
+
+
+autograd.Function.tensor_class = Tensor

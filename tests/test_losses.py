@@ -49,7 +49,7 @@ def test_binary_cross_entropy_with_logits(reduction, with_weights, device):
     logits = rng.standard_normal((4, 5)) * np.array([1, 10, 100, 1000, 0])  # up to |z| = 1000, no overflow
     weight, pos_weight = (rng.uniform(0.5, 2, (5,)), rng.uniform(0.5, 3, (5,))) if with_weights else (None, None)
     extras = [] if weight is None else [weight, pos_weight]
-    compare_with_torch(lambda z, y, w=None, p=None: F.binary_cross_entropy_with_logits(z, y, w, reduction, p),
+    compare_with_torch(lambda z, y, w=None, p=None: F.binary_cross_entropy_with_logits(z, y, w, reduction=reduction, pos_weight=p),
                        lambda z, y, w=None, p=None: TF.binary_cross_entropy_with_logits(z, y, w, reduction=reduction,
                                                                                         pos_weight=p),
                        logits, LABELS, *extras, device=device, differentiable=[True, True] + [False] * len(extras))

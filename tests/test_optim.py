@@ -1,4 +1,4 @@
-"""SGD and Adam against PyTorch (float64) over several steps, and exact resumption from a state_dict."""
+"""SGD, Adam and AdamW against PyTorch (float64) over several steps, and exact resumption from a state_dict."""
 import numpy as np
 import pytest
 import torch
@@ -45,15 +45,21 @@ def test_sgd_matches_torch(kwargs):
     run_both("SGD", kwargs)
 
 
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
 @pytest.mark.parametrize("kwargs", [
     dict(), dict(lr=0.01, betas=(0.5, 0.999)), dict(lr=0.01, weight_decay=0.1, eps=1e-6),
-    dict(lr=0.2, betas=(0.0, 0.9)),
+    dict(lr=0.2, betas=(0.0, 0.9)), dict(lr=0.1, amsgrad=True), dict(lr=0.1, weight_decay=0.3, amsgrad=True),
+    dict(lr=0.05, maximize=True),
 ])
-def test_adam_matches_torch(kwargs):
-    run_both("Adam", kwargs)
+def test_adam_and_adamw_match_torch(name, kwargs):
+    run_both(name, kwargs)
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_adam_with_decoupled_weight_decay_is_adamw_as_torch():
+    run_both("Adam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True))
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
 def test_param_groups_override_defaults(name):
     run_both(name, dict(lr=0.01, weight_decay=0.01), groups=dict(lr=0.3, weight_decay=0))
 
@@ -79,7 +85,7 @@ def test_parameters_without_gradient_are_left_alone():
     (used * 3).sum().backward()
     opt.step()
     np.testing.assert_array_equal(unused.numpy(), [1, 1])
-    assert list(opt.state) == [0] and (used.numpy() < 1).all()
+    assert len(opt.state) == 1 and next(iter(opt.state)) is used and (used.numpy() < 1).all()  # state[p], as PyTorch
 
 
 def test_zero_grad():
@@ -93,6 +99,7 @@ def test_zero_grad():
 
 
 @pytest.mark.parametrize("name, kwargs", [("Adam", dict(lr=0.05, weight_decay=0.01)),
+                                          ("AdamW", dict(lr=0.05, amsgrad=True)),
                                           ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True))])
 def test_state_dict_round_trip_resumes_training_exactly(name, kwargs, tmp_path):
     arrays, batches = make_problem(dtype=np.float32)
@@ -139,6 +146,9 @@ def test_load_state_dict_rejects_a_different_model():
     (lambda p: optim.Adam(p, weight_decay=-1), ValueError, "Invalid weight_decay value: -1"),
     (lambda p: optim.Adam([]), ValueError, "optimizer got an empty parameter list"),
     (lambda p: optim.Adam(p[0]), TypeError, "should be an iterable of Tensors or dicts"),
+    (lambda p: optim.AdamW(p, lr=-1), ValueError, "Invalid learning rate: -1"),
+    (lambda p: optim.AdamW(p, betas=(0.9, 1.0)), ValueError, "Invalid beta parameter at index 1: 1.0"),
+    (lambda p: optim.AdamW(p, weight_decay=-1), ValueError, "Invalid weight_decay value: -1"),
 ])
 def test_bad_settings_raise_as_torch(make, error, message):
     with pytest.raises(error, match=message):
@@ -163,3 +173,102 @@ def test_a_small_network_trains_like_torch():
             opt.step()
     for (name, mine), theirs in zip(model.state_dict().items(), reference.state_dict().values()):
         assert_close(mine, theirs, atol=1e-12, what=name)
+
+
+def both(make):
+    """make(lib, optim_module) run once with PyTorch and once with minigrad."""
+    return make(torch, torch.optim), make(minigrad, optim)
+
+
+def outcome(action):
+    try:
+        action()
+    except Exception as error:  # noqa: BLE001  the exception is the result compared
+        return type(error), str(error)
+    return "ok", ""
+
+
+def twice_in_groups(L):
+    p = L.ones(2, requires_grad=True)
+    return [{"params": [p]}, {"params": [p], "lr": 0.5}]
+
+
+@pytest.mark.parametrize("params, message", [
+    (twice_in_groups, "some parameters appear in more than one parameter group"),
+    (lambda L: [L.ones(2, requires_grad=True) * 2], "can't optimize a non-leaf Tensor"),
+    (lambda L: [L.ones(2, requires_grad=True), 3], "optimizer can only optimize Tensors, but one of the params is int"),
+    (lambda L: 3, "'int' object is not iterable"),
+])
+@pytest.mark.parametrize("name", ["SGD", "AdamW"])
+def test_bad_parameter_lists_raise_as_torch(params, message, name):
+    theirs, mine = both(lambda L, O: outcome(lambda: getattr(O, name)(params(L))))
+    assert theirs[0] != "ok" and mine[0] is theirs[0], (mine, theirs)
+    assert message in theirs[1] and message in mine[1], (mine, theirs)
+
+
+def test_a_duplicate_in_one_group_warns_as_torch():
+    for L, O in ((torch, torch.optim), (minigrad, optim)):
+        p = L.ones(2, requires_grad=True)
+        with pytest.warns(UserWarning, match="optimizer contains a parameter group with duplicate parameters"):
+            O.SGD([p, p])
+
+
+def test_zero_grad_sets_none_by_default_as_torch():
+    for L, O in ((torch, torch.optim), (minigrad, optim)):
+        p = L.ones(2, requires_grad=True)
+        opt = O.AdamW([p])
+        (p * 2).sum().backward()
+        opt.zero_grad()
+        assert p.grad is None
+
+
+def test_lr_changed_in_param_groups_takes_effect_as_torch():
+    arrays, batches = make_problem()
+    results = []
+    for L, O in ((torch, torch.optim), (minigrad, optim)):
+        params = [L.tensor(a, requires_grad=True) for a in arrays]
+        opt = O.AdamW(params, lr=0.01)
+        train(params, opt, batches[:3], L)
+        for group in opt.param_groups:
+            group["lr"] = 0.3  # as a hand-written schedule does
+        train(params, opt, batches[3:], L)
+        results.append(params)
+    for theirs, mine in zip(*results):
+        assert_close(mine, theirs, atol=1e-12, what="after the lr change")
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
+def test_a_parameter_without_grad_is_skipped_as_torch(name):
+    """Not even AdamW's weight decay touches it; the state is keyed by parameter, as PyTorch's opt.state[p]."""
+    results = []
+    for L, O in ((torch, torch.optim), (minigrad, optim)):
+        used, unused = (L.tensor(v, requires_grad=True, dtype=L.float64) for v in ([1.0, -2.0], [3.0, 4.0]))
+        opt = getattr(O, name)([used, unused], lr=0.1, weight_decay=0.5, **({"momentum": 0.9} if name == "SGD" else {}))
+        for _ in range(3):
+            opt.zero_grad()
+            (used * used).sum().backward()
+            opt.step()
+        assert all(p is not unused for p in opt.state)
+        results.append((used, unused, opt.state[used]))
+    (t_used, t_unused, t_state), (m_used, m_unused, m_state) = results
+    np.testing.assert_array_equal(m_unused.numpy(), [3.0, 4.0])
+    assert_close(m_used, t_used, atol=1e-12)
+    assert sorted(m_state) == sorted(t_state)
+    for key in m_state:
+        assert_close(np.asarray(m_state[key]), t_state[key], atol=1e-12, what=key)
+
+
+def test_add_param_group_as_torch():
+    arrays, batches = make_problem()
+    results = []
+    for L, O in ((torch, torch.optim), (minigrad, optim)):
+        params = [L.tensor(a, requires_grad=True) for a in arrays]
+        opt = O.SGD(params[:1], lr=0.1, momentum=0.9)
+        opt.add_param_group({"params": params[1], "lr": 0.01})  # e.g. unfreezing a layer while fine-tuning
+        train(params, opt, batches, L)
+        assert [g["lr"] for g in opt.param_groups] == [0.1, 0.01] and opt.param_groups[1]["momentum"] == 0.9
+        with pytest.raises(ValueError, match="some parameters appear in more than one parameter group"):
+            opt.add_param_group({"params": params[:1]})
+        results.append(params)
+    for theirs, mine in zip(*results):
+        assert_close(mine, theirs, atol=1e-12)

@@ -52,7 +52,8 @@ class _ConvNd(Module):
         self._reversed_padding_repeated_twice = [left, right, top, bottom]
         weight_shape = (in_channels, out_channels // groups) if transposed else (out_channels, in_channels // groups)
         self.weight = Parameter(zeros(*weight_shape, *self.kernel_size, device=device, dtype=dtype))
-        self.bias = Parameter(zeros(out_channels, device=device, dtype=dtype)) if bias else None
+        # registered even when None (as PyTorch), so assigning a plain tensor there is refused
+        self.register_parameter("bias", Parameter(zeros(out_channels, device=device, dtype=dtype)) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self):

@@ -1,6 +1,6 @@
 """Weight initializers with PyTorch's names and formulas: `minigrad.nn.init.kaiming_uniform_(w, a=...)`.
 
-Each fills a Tensor in place (under no_grad) and returns it. Numbers are drawn on the host from
+Each fills a Tensor in place (under no_grad, bumping its version) and returns it. Numbers are drawn on the host from
 minigrad's one generator, then moved to the tensor's device. For complex tensors the real and the
 imaginary part are drawn independently, as PyTorch does: uniform_ gives each part U(a, b); normal_
 gives each part N(mean, std / sqrt(2)), so that E|w - mean(1+1j)|^2 = std^2.
@@ -50,6 +50,7 @@ def _fill(tensor, values):
         values = to_device(values.astype(tensor.dtype), tensor.device)
     with no_grad():
         tensor.array[...] = values
+    tensor._bump_version()  # a graph that saved the old values must refuse to backward, as PyTorch's
     return tensor
 
 

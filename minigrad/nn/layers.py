@@ -1,4 +1,4 @@
-"""Layers without convolution, as torch.nn: Linear, activations, Dropout, reshaping and resampling."""
+"""Layers without convolution, as torch.nn: Linear, activations, softmax, Dropout, reshaping, pooling, resampling."""
 import math
 
 from ..creation import zeros
@@ -8,8 +8,18 @@ from . import init
 from .functional.activation import check_probability
 from .module import Module, Parameter
 
-__all__ = ["Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Dropout", "Flatten", "Unflatten", "Upsample",
-           "MaxPool2d"]
+__all__ = ["Identity", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Dropout", "Flatten",
+           "Unflatten", "Upsample", "MaxPool2d", "AvgPool2d"]
+
+
+class Identity(Module):
+    """Returns its input unchanged; takes (and ignores) any arguments, as PyTorch."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):
+        return input
 
 
 class Linear(Module):
@@ -19,7 +29,8 @@ class Linear(Module):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(zeros(out_features, in_features, device=device, dtype=dtype))
-        self.bias = Parameter(zeros(out_features, device=device, dtype=dtype)) if bias else None
+        # registered even when None (as PyTorch), so assigning a plain tensor there is refused
+        self.register_parameter("bias", Parameter(zeros(out_features, device=device, dtype=dtype)) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -34,14 +45,14 @@ class Linear(Module):
 
 
 class ReLU(Module):
-    """max(0, x) elementwise; `inplace` only for PyTorch compatibility (the output is always new)."""
+    """max(0, x) elementwise; inplace=True overwrites the input, as PyTorch."""
 
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
 
     def forward(self, input):
-        return F.relu(input)
+        return F.relu(input, self.inplace)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
@@ -55,7 +66,7 @@ class LeakyReLU(Module):
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input):
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -75,6 +86,34 @@ class Sigmoid(Module):
         return F.sigmoid(input)
 
 
+class Softmax(Module):
+    """exp(x) / sum(exp(x)) along dim: each slice along dim becomes probabilities."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.softmax(input, self.dim, _stacklevel=5)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """log(softmax(x)) along dim, computed stably: pair it with NLLLoss."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.log_softmax(input, self.dim, _stacklevel=5)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
 class Dropout(Module):
     """In training, zero each element with probability p and scale the rest by 1/(1-p); identity in eval."""
 
@@ -84,7 +123,7 @@ class Dropout(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, input):
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
@@ -133,16 +172,18 @@ class Unflatten(Module):
 class Upsample(Module):
     """Nearest-neighbour upsampling by whole-number factors: (N, C, H, W) -> (N, C, H*s, W*s)."""
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None):
         super().__init__()
         if isinstance(scale_factor, (tuple, list)):
             scale_factor = tuple(float(f) for f in scale_factor)
         elif scale_factor:
             scale_factor = float(scale_factor)  # stored as float, as PyTorch (its repr shows 2.0)
         self.size, self.scale_factor, self.mode, self.align_corners = size, scale_factor, mode, align_corners
+        self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, input):
-        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners)
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             recompute_scale_factor=self.recompute_scale_factor)
 
     def extra_repr(self):
         info = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
@@ -152,14 +193,33 @@ class Upsample(Module):
 class MaxPool2d(Module):
     """(N, C, H, W) -> the maximum of each kernel_size window, moved by stride (default: kernel_size)."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
         self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
-        self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+        self.padding, self.dilation, self.return_indices, self.ceil_mode = padding, dilation, return_indices, ceil_mode
 
     def forward(self, input):
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """(N, C, H, W) -> the mean of each kernel_size window, moved by stride (default: kernel_size)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
+    def forward(self, input):
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -117,8 +117,11 @@ def _check(input, weight, bias, stride, padding, dilation, groups, transposed, o
     if weight.ndim != 4:
         raise RuntimeError(f"{name}: weight must be 4-D, (out, in/groups, kH, kW) for conv2d, (in, out/groups, kH, kW) "
                            f"for conv_transpose2d, but got weight of size {list(weight.shape)}")
+    if min(weight.shape[2:]) < 1:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: {weight.shape[2]} "
+                           f"kernel_width: {weight.shape[3]}")
     for arg, values, low in (("stride", stride, 1), ("padding", padding, 0), ("dilation", dilation, 1),
-                             ("output_padding", output_padding, 0), ("kernel size", weight.shape[2:], 1)):
+                             ("output_padding", output_padding, 0)):
         if min(values) < low:
             raise RuntimeError(f"{name}: {arg} must be >= {low}, but got {arg}={tuple(values)}")
     if isinstance(groups, bool) or not isinstance(groups, int):
@@ -128,9 +131,13 @@ def _check(input, weight, bias, stride, padding, dilation, groups, transposed, o
     if input.dtype != weight.dtype or (bias is not None and bias.dtype != input.dtype):
         raise RuntimeError(f"{name}: input, weight and bias must have the same dtype, but got input {input.dtype}, "
                            f"weight {weight.dtype}" + ("" if bias is None else f", bias {bias.dtype}"))
-    if weight.shape[0] < groups or weight.shape[0] % groups:
-        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}: its dimension 0 must be a "
-                           f"positive multiple of groups")
+    if weight.shape[0] < groups:  # zero filters included: PyTorch names the weight, not NumPy's reshape
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at dimension 0 (a "
+                           f"positive multiple of groups), but got "
+                           f"weight of size {list(weight.shape)} instead")
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0 "
+                           f"(a positive multiple of groups), but got weight of size {list(weight.shape)} instead")
     channels = input.shape[-3]
     expected = weight.shape[0] if transposed else weight.shape[1] * groups
     if channels != expected:
@@ -141,7 +148,10 @@ def _check(input, weight, bias, stride, padding, dilation, groups, transposed, o
         raise RuntimeError(f"{name}: expected bias to be 1-dimensional with {out_channels} elements, but got bias "
                            f"of size {list(bias.shape)}")
     if transposed and out_channels == 0:
-        raise RuntimeError(f"{name}: weight of size {list(weight.shape)} has no output channels")
+        raise RuntimeError(f"non-empty 2D or 4D weight tensor expected, but got: {list(weight.shape)}")
+    if channels == 0:  # PyTorch returns an empty (N, 0, H_out, W_out) here, dropping the filters: refuse instead
+        raise RuntimeError(f"{name}: input of size {list(input.shape)} has 0 channels; minigrad supports no "
+                           f"convolution of zero channels (weight of size {list(weight.shape)})")
     batch = input.shape[0] if input.ndim == 4 else 1
     if min(input.shape[-2:]) == 0 and batch > 0 and channels > 0:
         raise RuntimeError(f"{name}: only inputs with zero batch or zero channels may be empty, but got input of "
