@@ -2,16 +2,20 @@
 
 Layout of the archive (open it with `np.load` to look inside):
   - "minigrad_checkpoint": a JSON manifest {"format", "version", "tree"} where "tree" mirrors the saved
-    dict and each leaf says what it was: "tensor", "array", "numpy_scalar" or "python" (int, float,
-    complex, bool or str);
-  - "state/<key>/<subkey>/...": one array per leaf. Keys may not contain "/", so these names never
-    collide with each other, and none of them can be the manifest's name.
+    dict (any str keys, in order) and each leaf says what it was: "tensor", "array", "numpy_scalar" or
+    "python" (int, float, complex, bool or str);
+  - "state/0", "state/1", ...: one array per leaf, numbered in the order of a depth-first walk of "tree".
+    Numbers, not keys, name the entries, so no key can collide with another or with the manifest.
+    (Version 1 named them "state/<key>/<subkey>/...", which `load` still reads.)
 """
 import contextlib
+import itertools
 import json
 import numbers
 import os
+import re
 import secrets
+import stat
 import zipfile
 import zlib
 
@@ -20,8 +24,16 @@ import numpy as np
 from .backend import normalize_device, to_device
 from .tensor import Tensor
 
+try:
+    from lzma import LZMAError
+except ImportError:  # Python built without lzma: zipfile then refuses such entries with a RuntimeError
+    LZMAError = RuntimeError
+_POSIX = os.name == "posix"  # Windows has neither flock nor an openable directory: it skips both
+if _POSIX:
+    import fcntl
+
 MANIFEST = "minigrad_checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _SEP = "/"
 _ROOT = "state"
 _PYTHON_SCALARS = (numbers.Number, str)  # bool is a Number too
@@ -30,6 +42,10 @@ _RESTORE = {"tensor": lambda array, device: Tensor(to_device(array, device)),
             "array": to_device,
             "numpy_scalar": lambda array, device: array[()],
             "python": lambda array, device: array.item()}
+# What zipfile, zlib, lzma, bz2 and numpy raise on damaged bytes (RuntimeError: a flag bit now says
+# "encrypted"; NotImplementedError: an unknown method; MemoryError: a header claims a huge shape).
+_DAMAGE = (zipfile.BadZipFile, zlib.error, LZMAError, EOFError, OSError, ValueError, RuntimeError,
+           MemoryError)
 
 
 @contextlib.contextmanager
@@ -37,24 +53,55 @@ def atomic_write(path):
     """Yield a binary file that replaces `path` only once it is completely written: all or nothing.
 
     The temporary file sits in the same directory, so that the final `os.replace` is one atomic rename.
+    A symlink is followed (the link stays, the file it names is replaced); the target's permissions stay.
     """
-    path = os.fspath(path)
-    directory, name = os.path.split(os.path.abspath(path))
+    target = os.path.realpath(path)
+    directory, name = os.path.split(target)
+    _remove_stale_temporaries(directory, name)
     temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
     try:
         with open(temporary, "xb") as file:
+            if _POSIX:  # held until closed, or until the process dies: this temporary is not stale
+                fcntl.flock(file, fcntl.LOCK_EX)
+            with contextlib.suppress(FileNotFoundError):  # before any data: a 0o600 file stays private
+                os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
             yield file
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
+        os.replace(temporary, target)
+        if _POSIX:  # makes the rename itself durable
+            _fsync_directory(directory)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.remove(temporary)
         raise
 
 
+def _remove_stale_temporaries(directory, name):
+    """Delete the temporaries of `name` that killed saves left: named as ours, and locked by no one.
+
+    (Another save of the same file, caught in the microseconds between its open and lock, or its close
+    and rename, would then fail cleanly: a race that concurrent saves of one file lose anyway.)
+    """
+    ours = re.compile(rf"\.{re.escape(name)}\.[0-9a-f]{{8}}\.tmp")
+    for entry in os.scandir(directory) if _POSIX else ():
+        if ours.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):  # a FIFO would block open
+            # BlockingIOError: a live save holds it; PermissionError: another user's; gone: fine too
+            with contextlib.suppress(OSError), open(entry.path, "rb") as stale:
+                fcntl.flock(stale, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                os.remove(entry.path)
+
+
+def _fsync_directory(directory):
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def save(obj, path):
-    """Write a (possibly nested) dict of name -> Tensor / array / number / str / dict to `path`.
+    """Write a (possibly nested) dict of str -> Tensor / array / number / str / dict to `path`.
 
     CuPy arrays are copied to the host; `requires_grad` is not saved (a checkpoint holds values).
     """
@@ -62,7 +109,7 @@ def save(obj, path):
         raise TypeError(f"save expects a dict (e.g. model.state_dict()), got {type(obj).__name__}")
     arrays = {}
     manifest = {"format": MANIFEST, "version": FORMAT_VERSION, "tree": _flatten(obj, (), arrays)}
-    arrays[MANIFEST] = np.array(json.dumps(manifest))
+    arrays[MANIFEST] = np.array(json.dumps(manifest))  # ASCII: JSON escapes NUL, surrogates, ...
     with atomic_write(path) as file:
         np.savez(file, **arrays)
 
@@ -71,10 +118,10 @@ def _flatten(node, prefix, arrays):
     """Fill `arrays` with one host array per leaf of `node`; return the manifest tree of leaf kinds."""
     tree = {}
     for key, value in node.items():
-        if not isinstance(key, str) or _SEP in key:
-            where = f" inside {_SEP.join(prefix)!r}" if prefix else ""
-            raise ValueError(f"checkpoint keys must be str without {_SEP!r}, got {key!r}{where}")
         path = prefix + (key,)
+        if not isinstance(key, str):  # JSON would turn 1 into "1" and mix it up with the key "1"
+            where = f" inside {_SEP.join(prefix)!r}" if prefix else ""
+            raise TypeError(f"checkpoint keys must be str, got {key!r} of type {type(key).__name__}{where}")
         if isinstance(value, dict):
             tree[key] = _flatten(value, path, arrays)
             continue
@@ -93,62 +140,98 @@ def _flatten(node, prefix, arrays):
         if array.dtype.hasobject:  # np.savez would pickle it, and load refuses pickles
             raise TypeError(f"cannot save {_SEP.join(path)!r}: its dtype is object (Python objects, or ints "
                             "beyond int64), which only pickle could store")
-        arrays[_SEP.join((_ROOT,) + path)] = array  # the root keeps data apart from the manifest
+        arrays[f"{_ROOT}/{len(arrays)}"] = array  # numbered in walk order, as `_restorer` counts them
         tree[key] = kind
     return tree
 
 
-def load(path, device="cpu"):
+class _Unloadable(Exception):
+    """Why a file cannot be loaded; `load` raises it as the ValueError that names the file."""
+
+
+def load(path, device="cpu", max_bytes=None):
     """Read a checkpoint written by `save`: the same nested dict, with Tensors and arrays on `device`.
 
     Tensors come back as Tensors (requires_grad=False), arrays as arrays, numbers as numbers;
     `Module.load_state_dict` accepts either Tensors or arrays.
+
+    A file that is not a checkpoint, or is damaged or crafted, raises ValueError naming the file and the
+    cause (OSError only when it cannot be opened), and so does one whose entries would expand to more
+    than `max_bytes`. By default that is the file's own size: `save` stores its arrays uncompressed,
+    so only an archive compressed elsewhere (or a zip bomb) expands further; pass a larger bound to trust one.
     """
     path, device = os.fspath(path), normalize_device(device)
     with open(path, "rb") as file:  # ours to close, also when np.load fails on a damaged file
-        if file.read(4) != b"PK\x03\x04":
-            raise ValueError(f"{path!r} is not a minigrad checkpoint (not an .npz archive)")
-        file.seek(0)
-        with _reporting_corruption(path):
-            archive = np.load(file, allow_pickle=False)
-        with archive:
-            return _unflatten(_read_manifest(archive, path)["tree"], (_ROOT,), archive, device, path)
+        try:
+            if file.read(4) != b"PK\x03\x04":
+                raise _Unloadable("is not a minigrad checkpoint (not an .npz archive)")
+            file.seek(0)
+            limit = os.fstat(file.fileno()).st_size if max_bytes is None else max_bytes
+            with np.load(file, allow_pickle=False) as archive:
+                size = sum(info.file_size for info in archive.zip.infolist())  # zipfile reads no more
+                if size > limit:
+                    raise _Unloadable(f"would expand to {size} bytes, more than max_bytes={limit} (by default "
+                                      "the file's size); pass a larger max_bytes to load it")
+                manifest = _read_manifest(archive)
+                return _unflatten(manifest["tree"], (), _restorer(archive, manifest["version"], device))
+        except _Unloadable as error:
+            raise ValueError(f"{path!r} {error}") from None
+        except _DAMAGE as error:
+            raise ValueError(f"{path!r} is a truncated or corrupt checkpoint ({type(error).__name__}: "
+                             f"{error})") from error
 
 
-@contextlib.contextmanager
-def _reporting_corruption(path):
-    """Turn the many ways a damaged zip fails into one clear error."""
-    try:
-        yield
-    except (zipfile.BadZipFile, EOFError, ValueError, zlib.error) as error:
-        raise ValueError(f"{path!r} is a truncated or corrupt checkpoint ({error})") from error
+def _corrupt(cause):
+    return _Unloadable(f"is a truncated or corrupt checkpoint ({cause})")
 
 
-def _entry(archive, name, path):
-    """One array of the archive, or a clear error when it is missing or damaged."""
+def _entry(archive, name):
+    """One array of the archive, or a clear error when it is missing or not an array."""
     if name not in archive.files:
-        raise ValueError(f"{path!r} is a truncated or corrupt checkpoint (entry {name!r} is missing)")
-    with _reporting_corruption(path):
-        return archive[name]
+        raise _corrupt(f"entry {name!r} is missing")
+    array = archive[name]
+    if not isinstance(array, np.ndarray):  # np.load hands back the raw bytes of a non-.npy entry
+        raise _corrupt(f"entry {name!r} is not an array")
+    return array
 
 
-def _read_manifest(archive, path):
+def _read_manifest(archive):
     """The manifest dict, after checking that this archive is a checkpoint this version can read."""
-    text, manifest = str(_entry(archive, MANIFEST, path)) if MANIFEST in archive.files else "", None
-    with contextlib.suppress(ValueError):  # not JSON: reported below as not a checkpoint
-        manifest = json.loads(text)
+    text, manifest = archive[MANIFEST] if MANIFEST in archive.files else None, None
+    if isinstance(text, np.ndarray) and text.shape == () and text.dtype.kind == "U":
+        with contextlib.suppress(ValueError, RecursionError):  # not JSON: reported below as not ours
+            manifest = json.loads(text.item())
     if not (isinstance(manifest, dict) and manifest.get("format") == MANIFEST
-            and isinstance(manifest.get("version"), int) and isinstance(manifest.get("tree"), dict)):
-        raise ValueError(f"{path!r} is not a minigrad checkpoint (no valid {MANIFEST!r} manifest among "
-                         f"its entries {archive.files[:5]})")
+            and type(manifest.get("version")) is int and isinstance(manifest.get("tree"), dict)):
+        raise _Unloadable(f"is not a minigrad checkpoint (no valid {MANIFEST!r} manifest among "
+                          f"its entries {archive.files[:5]})")
     if manifest["version"] > FORMAT_VERSION:
-        raise ValueError(f"{path!r} has checkpoint format version {manifest['version']}; this minigrad "
-                         f"reads up to version {FORMAT_VERSION}: upgrade minigrad")
+        raise _Unloadable(f"has checkpoint format version {manifest['version']}; this minigrad "
+                          f"reads up to version {FORMAT_VERSION}: upgrade minigrad")
     return manifest
 
 
-def _unflatten(tree, prefix, archive, device, path):
-    """Rebuild the nested dict that `_flatten` described in `tree`."""
-    return {key: _unflatten(kind, prefix + (key,), archive, device, path) if isinstance(kind, dict)
-            else _RESTORE[kind](_entry(archive, _SEP.join(prefix + (key,)), path), device)
-            for key, kind in tree.items()}
+def _restorer(archive, version, device):
+    """`restore(kind, path)`: the leaf at `path`, from its entry (see the layout above), on `device`."""
+    counter, used = itertools.count(), set()
+
+    def restore(kind, path):
+        name = _SEP.join((_ROOT,) + path) if version == 1 else f"{_ROOT}/{next(counter)}"
+        if name in used:  # a crafted version 1 manifest ("a/b" beside "a": {"b"}) would read it twice
+            raise _corrupt(f"entry {name!r} is named twice")
+        used.add(name)
+        return _RESTORE[kind](_entry(archive, name), device)
+    return restore
+
+
+def _unflatten(tree, prefix, restore):
+    """Rebuild the nested dict that `_flatten` described in `tree`; `restore(kind, path)` makes a leaf."""
+    result = {}
+    for key, kind in tree.items():
+        if isinstance(kind, dict):
+            result[key] = _unflatten(kind, prefix + (key,), restore)
+        elif isinstance(kind, str) and kind in _RESTORE:
+            result[key] = restore(kind, prefix + (key,))
+        else:
+            raise _corrupt(f"the manifest gives {_SEP.join(prefix + (key,))!r} the unknown kind {kind!r}")
+    return result

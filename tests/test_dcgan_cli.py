@@ -86,3 +86,82 @@ def test_unreadable_checkpoints_are_reported_by_the_process(tmp_path, content, m
     code, _, err = dcgan("sample", "--run", tmp_path, "--out", tmp_path / "x.npy")
     assert code == 2 and err.count("\n") == 1 and "cannot read" in err and message in err, err
     assert "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def trained_checkpoint(tmp_path_factory):
+    """A real one-step run's checkpoint (trained in-process: under a second)."""
+    run = tmp_path_factory.mktemp("trained")
+    assert main(["train", "--out", str(run), "--steps", "1", "--batch-size", "8"]) == 0
+    return (run / "checkpoint.npz").read_bytes()
+
+
+def one_line_error(capsys, argv):
+    """main(argv) fails with exit code 2 and one line on stderr (in-process: a traceback would fail the test)."""
+    assert main([str(a) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("python -m minigrad.dcgan: error: "), err
+    return err
+
+
+def unsupported_compression(data):
+    """The first entry's compression method set to 99: zipfile raised NotImplementedError, once a traceback."""
+    data = bytearray(data)
+    at = data.index(b"PK\x01\x02") + 10  # in the central directory, which zipfile believes
+    data[at:at + 2] = (99).to_bytes(2, "little")
+    return bytes(data)
+
+
+@pytest.mark.parametrize("command", ["train", "sample"])
+@pytest.mark.parametrize("damage, message", [
+    (unsupported_compression, "checkpoint.npz' is a truncated or corrupt checkpoint (NotImplementedError"),
+    ("directory", "cannot read"),
+    ({"config": {"latent_dim": 8}, "steps": 1, "generator_ema": {}}, "damaged (KeyError: "),
+    ({"config": {"latent_dim": 8, "width": 4, "resize_conv": False, "betas": np.array([0.5, 0.9])}, "steps": 1,
+      "generator_ema": {}, "generator": {}}, "damaged ("),
+])
+def test_damaged_checkpoints_give_one_line_errors(tmp_path, capsys, trained_checkpoint, command, damage, message):
+    path = tmp_path / "checkpoint.npz"
+    if callable(damage):
+        path.write_bytes(damage(trained_checkpoint))
+    elif damage == "directory":
+        path.mkdir()
+    else:
+        minigrad.save(damage, path)
+    argv = {"train": ["train", "--out", tmp_path, "--steps", 1],
+            "sample": ["sample", "--run", tmp_path, "--out", tmp_path / "x.npy"]}[command]
+    err = one_line_error(capsys, argv)
+    assert f"cannot read {path}" in err and message in err, err
+
+
+HEADER = "step,loss_d,loss_g,d_real,d_fake\n"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("a,b\n1,2\n", "its header is 'a,b', not 'step,loss_d,loss_g,d_real,d_fake'"),
+    (HEADER + "x,1,2,3,4\n", "row 1 is not 5 values starting with a step: ['x', '1', '2', '3', '4']"),
+    (HEADER + "1,0.5\n", "row 1 is not 5 values"),
+    (HEADER + "1,2,3,4,5,6\n", "row 1 is not 5 values"),
+    (HEADER + "-1,2,3,4,5\n", "row 1 is not 5 values"),
+    (b"\xff\xfe binary", "codec can't decode"),
+    (b"step\x00,loss_d\n", "cannot read"),
+    (None, "Is a directory"),
+])
+def test_malformed_losses_give_one_line_errors(tmp_path, capsys, trained_checkpoint, content, message):
+    (tmp_path / "checkpoint.npz").write_bytes(trained_checkpoint)
+    losses = tmp_path / "losses.csv"
+    if content is None:
+        losses.mkdir()
+    else:
+        losses.write_bytes(content if isinstance(content, bytes) else content.encode())
+    err = one_line_error(capsys, ["train", "--out", tmp_path, "--steps", 1])
+    assert f"cannot read {losses}: " in err and message in err, err
+
+
+def test_rows_after_the_checkpoint_go_even_when_cut_short(tmp_path, trained_checkpoint):
+    """A kill while logging leaves a partial last row; it is after the checkpoint, so resuming drops it."""
+    (tmp_path / "checkpoint.npz").write_bytes(trained_checkpoint)
+    losses = tmp_path / "losses.csv"
+    losses.write_text(HEADER + "1,0.5,0.6,0.7,0.8\n\n2,0.5,0.6,0.7,0.8\n3,0.")
+    assert main(["train", "--out", str(tmp_path), "--steps", "1"]) == 0
+    assert losses.read_text() == HEADER + "1,0.5,0.6,0.7,0.8\n"

@@ -61,17 +61,24 @@ def _parser():
     return parser
 
 
-def _read_checkpoint(run_dir, device):
+def _read_checkpoint(run_dir, device, build):
+    """`build(state)` of RUN_DIR's checkpoint; any problem with the file is a UsageError."""
     path = os.path.join(run_dir, CHECKPOINT)
     try:
         state = load(path, device=device)
     except FileNotFoundError:
         raise UsageError(f"no checkpoint in {run_dir!r} ({path} does not exist): train first") from None
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
     except ValueError as error:
         raise UsageError(f"cannot read {path}: {error}") from None
     if not {"config", "steps", "generator_ema"} <= set(state):
         raise UsageError(f"cannot read {path}: it is a minigrad checkpoint, but not of a DCGAN run")
-    return state
+    try:
+        return build(state)
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as error:
+        cause = " ".join(f"{type(error).__name__}: {error}".split())  # load_state_dict lists errors on lines
+        raise UsageError(f"cannot read {path}: its DCGAN state is damaged ({cause})") from None
 
 
 def _setting(name, given, saved, default):
@@ -85,9 +92,17 @@ def _setting(name, given, saved, default):
 
 def _keep_rows_up_to(path, step):
     """Drop rows logged after the checkpoint (the run stopped between a log and a save)."""
-    with open(path, newline="") as file:
-        rows = [row for row in csv.DictReader(file) if int(row["step"]) <= step]
-    _write_rows(path, rows, "w")
+    try:
+        with open(path, newline="") as file:
+            header, *lines = [line for line in csv.reader(file) if line] or [list(COLUMNS)]  # empty: no rows yet
+        if header != list(COLUMNS):
+            raise ValueError(f"its header is {','.join(header)!r}, not {','.join(COLUMNS)!r}")
+        for number, line in enumerate(lines, 1):  # a row after the checkpoint may be cut short: it goes anyway
+            if not (line[0].isdecimal() and (int(line[0]) > step or len(line) == len(COLUMNS))):
+                raise ValueError(f"row {number} is not {len(COLUMNS)} values starting with a step: {line}")
+    except (OSError, ValueError, csv.Error) as error:  # UnicodeDecodeError is a ValueError
+        raise UsageError(f"cannot read {path}: {error}; fix or remove it to resume") from None
+    _write_rows(path, [dict(zip(COLUMNS, line)) for line in lines if int(line[0]) <= step], "w")
 
 
 def _write_rows(path, rows, mode="a"):
@@ -109,19 +124,19 @@ def train(args):
     except OSError as error:
         raise UsageError(f"cannot use {args.out!r} as a run directory: {error.strerror}") from None
     checkpoint, losses = os.path.join(args.out, CHECKPOINT), os.path.join(args.out, LOSSES)
-    state = _read_checkpoint(args.out, args.device) if os.path.exists(checkpoint) else None
-    saved = state["config"] if state else {}
+    gan = None
+    if os.path.exists(checkpoint):
+        gan = _read_checkpoint(args.out, args.device, lambda state: DCGAN.from_state_dict(state, args.device))
+    saved = gan.config if gan is not None else {}
     seed = _setting("seed", args.seed, saved.get("seed"), 0)
     batch_size = _setting("batch_size", args.batch_size, saved.get("batch_size"), DEFAULT_BATCH_SIZE)
     images, _ = mnist("train", pixel_range=(-1, 1))
     if batch_size > len(images):
         raise UsageError(f"--batch-size must be at most {len(images)} (the training digits), got {batch_size}")
-    if state:
-        gan = DCGAN.from_state_dict(state, device=args.device)
-        if os.path.exists(losses):
-            _keep_rows_up_to(losses, gan.steps)
-    else:
+    if gan is None:
         gan = DCGAN(batch_size=batch_size, seed=seed, device=args.device)
+    elif os.path.exists(losses):
+        _keep_rows_up_to(losses, gan.steps)
     fixed = latent_codes(64, gan.config["latent_dim"], seed=(seed, 2))
     rows = []  # losses since the last checkpoint: written with it, so the two always agree
     bar = tqdm(total=args.steps, initial=gan.steps, desc="dcgan", unit="step")
@@ -160,8 +175,9 @@ def sample(args):
     if not os.path.isdir(args.run):
         problem = "is not a directory" if os.path.exists(args.run) else "does not exist"
         raise UsageError(f"run directory {args.run!r} {problem}")
-    state = _read_checkpoint(args.run, "cpu")
-    images = generate(ema_generator(state), latent_codes(args.n, state["config"]["latent_dim"], seed=(args.seed, 3)))
+    generator, latent_dim = _read_checkpoint(args.run, "cpu", lambda state: (ema_generator(state),
+                                                                           state["config"]["latent_dim"]))
+    images = generate(generator, latent_codes(args.n, latent_dim, seed=(args.seed, 3)))
     try:
         if extension == ".npy":
             np.save(args.out, images.astype(np.float32))
