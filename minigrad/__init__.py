@@ -12,14 +12,15 @@ import numpy as _np
 
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .backend import cuda_is_available, device  # noqa: F401
-from .creation import (arange, as_tensor, cat, empty, eye, from_numpy, full, full_like, linspace, ones,  # noqa: F401
-                       ones_like, pad, rand, rand_like, randint, randn, randn_like, randperm, stack, tensor, where,
-                       zeros, zeros_like)
+from .combining import cat, stack, where  # noqa: F401
+from .creation import (arange, as_tensor, empty, eye, from_numpy, full, full_like, linspace, ones, ones_like,  # noqa: F401
+                       rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .dtypes import (bool_, complex64, complex128, float16, float32, float64, int8, int16, int32, int64,  # noqa: F401
                      uint8)
 from .random import manual_seed  # noqa: F401
 from .tensor import Tensor  # noqa: F401
 from . import cuda, data, nn, optim, testing  # noqa: F401,E402
+from .nn.functional import pad  # noqa: F401,E402  (kept from earlier versions; PyTorch has it in nn.functional)
 from .serialization import load, save  # noqa: F401,E402
 
 __version__ = "0.1.0"

@@ -91,10 +91,11 @@ class Node:
     `saved_versions`: the version each saved tensor had (an in-place change after it would make the
     backward wrong)."""
 
-    __slots__ = ("function", "ctx", "edges", "input_shapes", "saved_versions")
+    __slots__ = ("function", "ctx", "edges", "input_shapes", "saved_versions", "retained_by")
 
     def __init__(self, function, ctx, inputs, saved_versions):
         self.function, self.ctx, self.saved_versions = function, ctx, saved_versions
+        self.retained_by = []  # non-leaf tensors that asked for their .grad (retain_grad)
         self.edges = tuple((x.grad_fn or x) if getattr(x, "requires_grad", False) else None for x in inputs)
         self.input_shapes = tuple((x.shape, x.dtype) if edge is not None else None
                                   for x, edge in zip(inputs, self.edges))
@@ -200,6 +201,8 @@ def backward(root, gradient, retain_graph=False):
         grad = grads.pop(id(node), None)
         if grad is None:
             continue
+        for tensor in node.retained_by:
+            _accumulate(tensor, grad)
         node.check_versions()
         input_grads = node.function.backward(node.ctx, grad)
         if not retain_graph:

@@ -1,13 +1,11 @@
-"""Making tensors: `tensor`, `zeros`, `randn`, ... with PyTorch's signatures, and the ops that take
-several tensors (`cat`, `stack`, `where`, `pad`)."""
+"""Making tensors: `tensor`, `zeros`, `randn`, ... with PyTorch's signatures."""
 import numpy as np
 
 from . import dtypes
-from . import functions as fn
 from .backend import get_array_module, is_cupy_array, normalize_device, to_device
 from .dtypes import resolve_dtype
 from .random import generator
-from .tensor import Tensor, _check_broadcast, _size_args, normalize_dim, promote
+from .tensor import Tensor, _size_args
 
 DEFAULT_DTYPE = dtypes.DEFAULT
 _PYTHON_DEFAULTS = {np.dtype(np.float64): DEFAULT_DTYPE, np.dtype(np.complex128): np.dtype(np.complex64)}
@@ -155,86 +153,3 @@ def as_tensor(data, dtype=None, device=None):
     if isinstance(data, np.ndarray) or is_cupy_array(data):
         return _finish(data, dtype, device, False)
     return tensor(data, dtype=dtype, device=device)
-
-
-def cat(tensors, dim=0):
-    """Join tensors along an existing dimension; all other sizes must agree."""
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("cat(): expected a non-empty list of tensors")
-    first = tensors[0]
-    dim = normalize_dim(dim, first.ndim)
-    for i, t in enumerate(tensors):
-        if t.ndim != first.ndim or any(a != b for j, (a, b) in enumerate(zip(t.shape, first.shape)) if j != dim):
-            raise RuntimeError(f"cat(): tensor {i} has shape {t.shape}, which does not match {first.shape} "
-                               f"outside dimension {dim}")
-    return fn.Cat.apply(*tensors, dim=dim)
-
-
-def stack(tensors, dim=0):
-    """Join equally shaped tensors along a new dimension."""
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("stack(): expected a non-empty list of tensors")
-    for i, t in enumerate(tensors):
-        if t.shape != tensors[0].shape:
-            raise RuntimeError(f"stack(): every tensor must have the same shape, but tensor {i} has {t.shape} "
-                               f"and tensor 0 has {tensors[0].shape}")
-    dim = normalize_dim(dim, tensors[0].ndim, extra=1)
-    return cat([t.unsqueeze(dim) for t in tensors], dim=dim)
-
-
-def where(condition, input, other):
-    """input where condition (a bool tensor) is true, else other; the gradient follows the branch taken."""
-    condition = condition.array if isinstance(condition, Tensor) else condition
-    if getattr(condition, "dtype", None) != np.bool_:
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-                           f"{getattr(condition, 'dtype', type(condition).__name__)}")
-    if isinstance(input, Tensor):
-        input, other = promote(input, other)
-    elif isinstance(other, Tensor):  # a scalar first: promote from the other side
-        other, input = promote(other, input)
-    else:
-        input, other = promote(Tensor(np.asarray(input, dtype=dtypes.result_type(input, other))), other)
-    _check_broadcast(condition.shape, np.broadcast_shapes(*(getattr(x, "shape", ()) for x in (input, other))))
-    return fn.Where.apply(condition, input, other)
-
-
-def pad(input, pad, mode="constant", value=0.0):
-    """Pad as torch.nn.functional.pad: `pad` = (left, right, top, bottom, ...) from the last dimension.
-
-    mode 'constant' (negative amounts crop), 'reflect', 'replicate' or 'circular'.
-    """
-    if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad: expected an even number of amounts, at most 2 per dimension ({input.ndim} dims), got {pad}")
-    widths = [(0, 0)] * input.ndim
-    for i in range(len(pad) // 2):
-        widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
-    if mode == "constant":
-        return fn.Pad.apply(input, widths=widths, value=value)
-    if mode not in ("reflect", "replicate", "circular"):
-        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
-    out = input
-    for dim, (lo, hi) in enumerate(widths):
-        if lo or hi:  # gather along this dimension: the gradient adds back into the source positions
-            index = [slice(None)] * input.ndim
-            index[dim] = _pad_positions(input.shape[dim], lo, hi, mode)
-            out = out[tuple(index)]
-    return out
-
-
-def _pad_positions(n, lo, hi, mode):
-    """For each padded position along a dimension of size n, the input position it copies."""
-    if min(lo, hi) < 0:
-        raise ValueError(f"pad: mode {mode!r} needs non-negative amounts, got ({lo}, {hi})")
-    limit = n - 1 if mode == "reflect" else n
-    if mode != "replicate" and max(lo, hi) > limit:
-        raise ValueError(f"pad: mode {mode!r} allows at most {limit} per side for a dimension of size {n}, got ({lo}, {hi})")
-    positions = np.arange(-lo, n + hi)
-    if mode == "replicate":
-        return np.clip(positions, 0, n - 1)
-    if mode == "circular":
-        return positions % n
-    period = 2 * (n - 1)  # reflect: ... 2 1 [0 1 2 3] 2 1 0 ...
-    folded = np.abs(positions) % period if period else np.zeros_like(positions)
-    return np.where(folded >= n, period - folded, folded)

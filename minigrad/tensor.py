@@ -1,6 +1,6 @@
 """`Tensor`: an ndarray (NumPy or CuPy) plus what autograd needs: `requires_grad`, `grad`, `grad_fn`.
 
-Every differentiable method here is one call of a `Function` from `functions.py`, or a composition of
+Every differentiable method here is one call of a `Function` from `ops.py`, or a composition of
 such methods. In-place methods (`add_`, `x += y`, `x[i] = v`, ...) all go through `_in_place`.
 """
 from collections import namedtuple
@@ -9,7 +9,7 @@ import numpy as np
 
 from . import autograd
 from . import dtypes
-from . import functions as fn
+from . import ops as fn
 from .backend import device, device_of, device_or_dtype, get_array_module, is_cupy_array, to_device
 from .random import generator
 
@@ -148,8 +148,9 @@ class Tensor:
             raise RuntimeError("backward(): this tensor does not require grad and has no grad_fn")
         if gradient is None:
             if self.numel() != 1 or not np.issubdtype(self.dtype, np.floating):
-                raise RuntimeError(f"backward(): grad can be implicitly created only for real scalar outputs, "
-                                   f"but this tensor has shape {self.shape} and dtype {self.dtype}; pass gradient=")
+                kind = "scalar" if self.numel() != 1 else "real scalar"  # PyTorch's two messages
+                raise RuntimeError(f"grad can be implicitly created only for {kind} outputs (this tensor has shape "
+                                   f"{self.shape} and dtype {self.dtype}); pass gradient=")
             gradient = get_array_module(self.array).ones_like(self.array)
         else:
             gradient = gradient.array if isinstance(gradient, Tensor) else gradient
@@ -168,7 +169,11 @@ class Tensor:
         return self
 
     def retain_grad(self):
-        raise NotImplementedError("minigrad keeps .grad on leaves only")
+        """Keep this non-leaf's gradient in .grad at the next backward (leaves always keep theirs)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None and all(t is not self for t in self.grad_fn.retained_by):
+            self.grad_fn.retained_by.append(self)
 
     # ---- conversion -----------------------------------------------------------------------
     def numpy(self):

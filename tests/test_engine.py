@@ -274,7 +274,7 @@ def test_errors_name_the_problem():
         a @ b
     with pytest.raises(RuntimeError, match="same dtype"):
         a @ minigrad.randn(3, 2, dtype="float64")
-    with pytest.raises(RuntimeError, match="implicitly created only for real scalar"):
+    with pytest.raises(RuntimeError, match="implicitly created only for scalar outputs"):
         minigrad.randn(2, requires_grad=True).backward()
     with pytest.raises(RuntimeError, match="does not require grad"):
         minigrad.randn(1).backward()

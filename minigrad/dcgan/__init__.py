@@ -26,7 +26,8 @@ import numpy as np
 from .. import nn
 from ..autograd import no_grad
 from ..backend import to_device
-from ..creation import full, pad, tensor
+from ..creation import full, tensor
+from ..nn.functional import pad
 from ..optim import Adam
 from ..random import manual_seed
 

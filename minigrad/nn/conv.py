@@ -1,6 +1,6 @@
 """Conv2d and ConvTranspose2d: PyTorch's layers (arguments, attributes, repr, state_dict, init)."""
 from .. import shapes
-from ..creation import pad, zeros
+from ..creation import zeros
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -83,7 +83,7 @@ class Conv2d(_ConvNd):
     def forward(self, input):
         if self.padding_mode == "zeros":
             return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-        padded = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+        padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
         return F.conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 

@@ -9,7 +9,7 @@ A transposed convolution is the input gradient of a convolution, and the other w
 from ... import shapes
 from ...autograd import Function
 from ...backend import check_same_device
-from ...creation import pad
+from .padding import pad
 from ...kernels.conv import conv2d_forward, conv2d_input_grad, conv2d_weight_grad
 from ...tensor import Tensor
 from ...shapes import pair

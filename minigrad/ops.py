@@ -423,6 +423,9 @@ class Index(Function):
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index
+        parts = index if isinstance(index, tuple) else (index,)
+        if _is_basic(index) and Ellipsis not in parts:
+            return x[(*parts, Ellipsis)]  # a 0-d view, not NumPy's scalar copy, when every part is an int
         return x[index]
 
     @staticmethod
