@@ -2,6 +2,7 @@
 from .. import shapes
 from ..creation import zeros
 from . import functional as F
+from .functional.checks import check_padding_string
 from . import init
 from .module import Module, Parameter
 from ..shapes import pair
@@ -28,19 +29,9 @@ class _ConvNd(Module):
         self.kernel_size, self.stride = pair(kernel_size, "kernel_size"), pair(stride, "stride")
         self.dilation, self.output_padding = pair(dilation, "dilation"), pair(output_padding, "output_padding")
         if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"Invalid padding string {padding!r}, should be one of ('same', 'valid')")
-            if padding == "same" and self.stride != (1, 1):
-                raise ValueError(f"padding='same' is not supported for strided convolutions (stride={self.stride})")
-            self.padding = padding
-        else:
-            self.padding = pair(padding, "padding")
-        # Settings that fail for every input are refused now, not at the first forward.
-        for name, values, low in (("kernel_size", self.kernel_size, 1), ("stride", self.stride, 1),
-                                  ("dilation", self.dilation, 1), ("output_padding", self.output_padding, 0),
-                                  ("padding", (0,) if isinstance(padding, str) else self.padding, 0)):
-            if min(values) < low:
-                raise ValueError(f"{name} must be >= {low}, but got {name}={values}")
+            check_padding_string(padding, self.stride, ValueError)
+        self.padding = padding if isinstance(padding, str) else pair(padding, "padding")
+        # the other settings are checked by F.conv2d / F.conv_transpose2d at forward, as PyTorch does
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.transposed, self.padding_mode = transposed, padding_mode
         # F.pad's (left, right, top, bottom) for the non-zero padding modes.

@@ -3,49 +3,9 @@ import numpy as np
 
 from ...autograd import Function
 from ...backend import get_array_module
-from ...shapes import conv_output_size, pair
+from .checks import accepts_unbatched, check_pool
 
 __all__ = ["max_pool2d", "avg_pool2d", "interpolate"]
-
-
-def _pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
-    """Number of pooling windows along one axis: a convolution's count, rounded up with ceil_mode."""
-    out = conv_output_size(size + (stride - 1 if ceil_mode else 0), kernel, stride, padding, dilation)
-    # with ceil_mode the last window must still start inside the input or its left padding
-    return out - 1 if ceil_mode and (out - 1) * stride >= size + padding else out
-
-
-def _check_pool(name, input, kernel_size, stride, padding, dilation, ceil_mode):
-    """Validate a 2-D pooling call as PyTorch does -> (kernel, stride, padding, dilation, output_size)."""
-    kernel, padding, dilation = pair(kernel_size, "kernel_size"), pair(padding, "padding"), pair(dilation, "dilation")
-    stride = kernel if stride is None or stride == [] else pair(stride, "stride")  # [] is PyTorch's "default"
-    if 0 in stride:
-        raise RuntimeError("stride should not be zero")
-    if min(kernel) < 1:
-        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kernel[0]} kW: {kernel[1]}")
-    if min(stride) < 1:
-        raise RuntimeError(f"stride should be greater than zero, but got dH: {stride[0]} dW: {stride[1]}")
-    if min(dilation) < 1:
-        raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {dilation[0]} "
-                           f"dilationW: {dilation[1]}")
-    if min(padding) < 0:
-        raise RuntimeError(f"pad must be non-negative, but got pad: {min(padding)}")
-    for p, k, d in zip(padding, kernel, dilation):
-        if p > ((k - 1) * d + 1) // 2:
-            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, "
-                               f"kernel_size={k} and dilation={d}")
-    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got padW = {padding[1]}, "
-                           f"padH = {padding[0]}, kW = {kernel[1]}, kH = {kernel[0]}")
-    if input.ndim not in (3, 4) or 0 in input.shape[-3:]:
-        raise RuntimeError(f"{name}: Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for "
-                           f"input, but got: {list(input.shape)}")
-    c, h, w = input.shape[-3:]
-    output_size = tuple(_pool_output_size(*args, ceil_mode) for args in zip((h, w), kernel, stride, padding, dilation))
-    if min(output_size) < 1:
-        raise RuntimeError(f"{name}: Given input size: ({c}x{h}x{w}). Calculated output size: "
-                           f"({c}x{output_size[0]}x{output_size[1]}). Output size is too small")
-    return kernel, stride, padding, dilation, output_size
 
 
 def _windows(x, fill, kernel, stride, padding, dilation, output_size):
@@ -93,16 +53,15 @@ class MaxPool2dFunction(Function):
         return _scatter_windows(lambda k: xp.where(winner == k, grad, 0), ctx.windows, ctx.padded_shape, ctx.crop)
 
 
+@accepts_unbatched
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """input: (N, C, H, W) or (C, H, W) -> the maximum of each kernel_size window, (N, C, H_out, W_out)."""
     if return_indices:
         raise NotImplementedError("max_pool2d: return_indices=True is not supported by minigrad")
-    kernel, stride, padding, dilation, output_size = _check_pool("max_pool2d", input, kernel_size, stride, padding,
-                                                                 dilation, ceil_mode)
-    batched = input if input.ndim == 4 else input.unsqueeze(0)
-    output = MaxPool2dFunction.apply(batched, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
-                                     output_size=output_size)
-    return output if input.ndim == 4 else output.squeeze(0)
+    kernel, stride, padding, dilation, output_size = check_pool("max_pool2d", input, kernel_size, stride, padding,
+                                                                dilation, ceil_mode)
+    return MaxPool2dFunction.apply(input, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
+                                   output_size=output_size)
 
 
 def _avg_divisor(size, kernel, stride, padding, out, count_include_pad):
@@ -130,6 +89,7 @@ class AvgPool2dFunction(Function):
         return _scatter_windows(lambda k: share, ctx.windows, ctx.padded_shape, ctx.crop)
 
 
+@accepts_unbatched
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """input: (N, C, H, W) or (C, H, W) -> the mean of each kernel_size window, (N, C, H_out, W_out).
@@ -140,8 +100,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         raise RuntimeError("divisor must be not zero" if divisor_override == 0 else
                            f"avg_pool2d(): argument 'divisor_override' must be int, not "
                            f"{type(divisor_override).__name__}")
-    kernel, stride, padding, _, output_size = _check_pool("avg_pool2d", input, kernel_size, stride, padding, 1,
-                                                          ceil_mode)
+    kernel, stride, padding, _, output_size = check_pool("avg_pool2d", input, kernel_size, stride, padding, 1,
+                                                         ceil_mode)
     if divisor_override is not None:
         divisor = np.full(output_size, divisor_override)
     else:
@@ -150,10 +110,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         divisor = np.outer(rows, cols)
     xp = get_array_module(input.array)
     divisor = xp.asarray(divisor, dtype=input.dtype if input.dtype.kind == "f" else np.int64)
-    batched = input if input.ndim == 4 else input.unsqueeze(0)
-    output = AvgPool2dFunction.apply(batched, kernel_size=kernel, stride=stride, padding=padding,
-                                     output_size=output_size, divisor=divisor)
-    return output if input.ndim == 4 else output.squeeze(0)
+    return AvgPool2dFunction.apply(input, kernel_size=kernel, stride=stride, padding=padding, output_size=output_size,
+                                   divisor=divisor)
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None,
