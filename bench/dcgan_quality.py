@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import minigrad  # noqa: E402
 import minigrad.nn.functional as F  # noqa: E402
 from minigrad import nn  # noqa: E402
-from minigrad.dcgan import DCGAN, STEPS, image_grid, latent_codes  # noqa: E402
+from dcgan import DCGAN, STEPS, image_grid, latent_codes  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 CONFIDENCE = 0.9

@@ -1,11 +1,11 @@
-"""minigrad.dcgan against PyTorch (same keys, same outputs), the DCGAN initialization, and training."""
+"""dcgan against PyTorch (same keys, same outputs), the DCGAN initialization, and training."""
 import numpy as np
 import pytest
 import torch
 
 import minigrad
 from minigrad import nn
-from minigrad.dcgan import DCGAN, Discriminator, Generator, image_grid, latent_codes, translate
+from dcgan import DCGAN, Discriminator, Generator, image_grid, latent_codes, translate
 from tests.helpers import assert_close
 
 

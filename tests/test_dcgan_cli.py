@@ -1,4 +1,4 @@
-"""`python -m minigrad.dcgan`: train -> resume -> sample, end to end in subprocesses, and its errors."""
+"""`python -m dcgan`: train -> resume -> sample, end to end in subprocesses, and its errors."""
 import csv
 import os
 import subprocess
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import minigrad
-from minigrad.dcgan.__main__ import main
+from dcgan.__main__ import main
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -17,7 +17,7 @@ REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def dcgan(*args):
     """Run the CLI; returns (exit code, stdout, stderr)."""
     env = {**os.environ, "PYTHONPATH": REPOSITORY}
-    done = subprocess.run([sys.executable, "-m", "minigrad.dcgan", *map(str, args)], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "dcgan", *map(str, args)], capture_output=True,
                           text=True, env=env, cwd=REPOSITORY, timeout=120)
     return done.returncode, done.stdout, done.stderr
 
@@ -73,7 +73,7 @@ def test_bad_arguments_give_one_line_errors(tmp_path, capsys, args, message):
     (tmp_path / "file.txt").write_text("not a run")
     assert main([a.format(tmp=tmp_path) for a in args]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("python -m minigrad.dcgan: error: "), err
+    assert err.count("\n") == 1 and err.startswith("python -m dcgan: error: "), err
     assert message in err
 
 
@@ -100,7 +100,7 @@ def one_line_error(capsys, argv):
     """main(argv) fails with exit code 2 and one line on stderr (in-process: a traceback would fail the test)."""
     assert main([str(a) for a in argv]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("python -m minigrad.dcgan: error: "), err
+    assert err.count("\n") == 1 and err.startswith("python -m dcgan: error: "), err
     return err
 
 

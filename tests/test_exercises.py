@@ -6,8 +6,8 @@ from minigrad import shapes
 from minigrad.autograd import Function
 from minigrad.kernels.conv import conv2d_forward, conv2d_weight_grad
 from minigrad.kernels.reference import conv_transpose2d_scatter
-from minigrad.testing.exercises import (check_conv_transpose2d, check_conv_transpose2d_backward, check_function,
-                                        check_output_size)
+from checkers import (check_conv_transpose2d, check_conv_transpose2d_backward, check_function,
+                      check_output_size)
 
 
 def backward(conjugate=True, flip=False):

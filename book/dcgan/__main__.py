@@ -1,7 +1,7 @@
 """Train the DCGAN and draw samples from the command line.
 
-    python -m minigrad.dcgan train --out runs/dcgan [--steps 3000] [--batch-size 64] [--seed 0] [--device cpu]
-    python -m minigrad.dcgan sample --run runs/dcgan --n 64 --out digits.png     # or digits.npy
+    python -m dcgan train --out runs/dcgan [--steps 3000] [--batch-size 64] [--seed 0] [--device cpu]
+    python -m dcgan sample --run runs/dcgan --n 64 --out digits.png     # or digits.npy
 
 `train` writes RUN_DIR/checkpoint.npz, RUN_DIR/losses.csv and RUN_DIR/samples/step_XXXXX.png (the
 same fixed codes every time), and resumes from the checkpoint when RUN_DIR already has one.
@@ -13,9 +13,9 @@ import sys
 
 import numpy as np
 
-from .. import load, save
-from ..backend import cuda_is_available
-from ..data import mnist
+from minigrad import cuda, load, save
+from minigrad.data import mnist
+
 from . import DCGAN, STEPS, ema_generator, generate, image_grid, latent_codes
 
 CHECKPOINT, LOSSES, SAMPLES = "checkpoint.npz", "losses.csv", "samples"
@@ -42,7 +42,7 @@ def _integer(low):
 
 
 def _parser():
-    parser = _Parser(prog="python -m minigrad.dcgan", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="python -m dcgan", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train, or resume training, in RUN_DIR")
     train.add_argument("--out", required=True, metavar="RUN_DIR", help="folder for checkpoint, losses, samples")
@@ -117,7 +117,7 @@ def _write_rows(path, rows, mode="a"):
 def train(args):
     from tqdm.auto import tqdm
 
-    if args.device == "cuda" and not cuda_is_available():
+    if args.device == "cuda" and not cuda.is_available():
         raise UsageError("--device cuda needs CuPy and a GPU, and none was found")
     try:
         os.makedirs(os.path.join(args.out, SAMPLES), exist_ok=True)
@@ -194,7 +194,7 @@ def main(argv=None):
         args = _parser().parse_args(argv)
         return {"train": train, "sample": sample}[args.command](args)
     except UsageError as error:
-        print(f"python -m minigrad.dcgan: error: {error}", file=sys.stderr)
+        print(f"python -m dcgan: error: {error}", file=sys.stderr)
         return 2
 
 

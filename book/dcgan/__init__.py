@@ -23,13 +23,10 @@ exactly as if it had never stopped.
 """
 import numpy as np
 
-from .. import nn
-from ..autograd import no_grad
-from ..backend import to_device
-from ..creation import full, tensor
-from ..nn.functional import pad
-from ..optim import Adam
-from ..random import manual_seed
+from minigrad import full, manual_seed, nn, no_grad, tensor
+from minigrad.backend import to_device
+from minigrad.nn.functional import pad
+from minigrad.optim import Adam
 
 __all__ = ["Generator", "Discriminator", "init_weights", "DCGAN", "STEPS", "generate", "ema_generator",
            "latent_codes", "image_grid"]
