@@ -58,37 +58,6 @@ def show_widget(make_widget, fallback):
     display(HTML(FALLBACK_NOTE))
 
 
-def small_multiples(draw, name, values, ncols=4, size=2.6):
-    """One panel per value, `draw(ax, **{name: value})`, titled "name = value". Returns the Figure."""
-    values = list(values)
-    ncols = min(ncols, len(values))
-    nrows = -(-len(values) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
-    for ax, value in zip(axes.flat, values):
-        draw(ax, **{name: value})
-        ax.set_title(f"{name} = {value}")
-    for ax in axes.flat[len(values):]:
-        ax.axis("off")
-    fig.tight_layout()
-    return fig
-
-
-def explore(draw, name, values):
-    """A slider over `values` redrawing `draw(ax, **{name: value})` live; small multiples in the build."""
-    import ipywidgets as widgets  # only a live kernel needs it
-
-    def redraw(value):
-        fig, ax = plt.subplots(figsize=(4, 4))
-        draw(ax, **{name: value})
-        plt.show()
-
-    values = list(values)
-    show_widget(
-        lambda: widgets.interactive(redraw, value=widgets.SelectionSlider(options=values, description=name)),
-        fallback=lambda: small_multiples(draw, name, values),
-    )
-
-
 def gif(fig, update, frames, fps=4):
     """Animate `update(frame)` on `fig` as an inline GIF: motion that needs no JavaScript. Closes `fig`."""
     animation = FuncAnimation(fig, update, frames=frames)

@@ -9,7 +9,7 @@ This module never imports `tensor.py`: tensor.py tells `Function` which class wr
 import contextlib
 
 from .backend import check_same_device, get_array_module
-from .dtypes import is_differentiable
+from .dtypes import is_differentiable, type_name
 
 _grad_enabled = True
 
@@ -104,12 +104,12 @@ class Node:
         return f"<{self.function.__name__}Backward>"
 
     def check_versions(self):
-        for tensor, version in self.saved_versions:
-            if tensor._version != version:
+        for counter, version, dtype, shape in self.saved_versions:
+            if counter[0] != version:
                 raise RuntimeError(
                     f"one of the variables needed for gradient computation has been modified by an inplace "
-                    f"operation: [{tensor.type()} {list(tensor.shape)}], which is saved by {self.name()}, is at "
-                    f"version {tensor._version}; expected version {version} instead")
+                    f"operation: [{type_name(dtype)} {list(shape)}], which is saved by {self.name()}, is at "
+                    f"version {counter[0]}; expected version {version} instead")
 
 
 class Function:
@@ -142,7 +142,8 @@ class Function:
             saved = [a for a in ctx._saved if a is not None]
             watched = [t for t in (*tensors, result) if any(a is t.array for a in saved)]
             result.requires_grad = True
-            result.grad_fn = Node(cls, ctx, inputs, [(t, t._version) for t in watched])
+            # the counters, not the tensors: holding a saved output would keep it alive in a reference cycle
+            result.grad_fn = Node(cls, ctx, inputs, [(t._version_counter, t._version, t.dtype, t.shape) for t in watched])
         return result
 
 
@@ -207,6 +208,7 @@ def backward(root, gradient, retain_graph=False):
         input_grads = node.function.backward(node.ctx, grad)
         if not retain_graph:
             node.ctx.free()
+            node.saved_versions = ()
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
         if len(input_grads) != len(node.edges):
