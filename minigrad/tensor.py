@@ -9,7 +9,7 @@ import numpy as np
 
 from . import autograd
 from . import dtypes
-from . import ops as fn
+from . import ops
 from .backend import device, device_of, device_or_dtype, get_array_module, is_cupy_array, to_device
 from .random import generator
 
@@ -42,28 +42,15 @@ def promote(self, other, true_division=False):
     return self.to(dtype), dtype.type(other)
 
 
-def _binary_methods(function):
-    """(a + b, b + a) for a two-input Function; `other` may be a Tensor, a number or an array."""
-    def apply(self, other, reflected):
-        a, b = promote(self, other, true_division=function is fn.Div)
-        return function.apply(b, a) if reflected else function.apply(a, b)
-    return lambda self, other: apply(self, other, False), lambda self, other: apply(self, other, True)
+def _binary(function, self, other, reflected=False):
+    """self op other (or other op self): a two-input Function on PyTorch's promoted operands."""
+    a, b = promote(self, other, true_division=function is ops.Div)
+    return function.apply(b, a) if reflected else function.apply(a, b)
 
 
 def _comparison(ufunc):
     """Tensor == other and the like: a boolean tensor, outside the graph."""
     return lambda self, other: Tensor(ufunc(self.array, other.array if isinstance(other, Tensor) else other))
-
-
-def _in_place_method(function):
-    """x.add_(y) and x += y: the in-place form of a two-input Function, with PyTorch's checks."""
-    def method(self, other):
-        promoted, other = promote(self, other, true_division=function is fn.Div)
-        if dtypes.category(promoted.dtype) > dtypes.category(self.dtype):
-            raise RuntimeError(f"result type {dtypes.type_name(promoted.dtype)[9:-6]} can't be cast to the desired "
-                               f"output type {dtypes.type_name(self.dtype)[9:-6]}")
-        return self._in_place(function, other)
-    return method
 
 
 class Tensor:
@@ -122,8 +109,8 @@ class Tensor:
     ndim = property(lambda self: self.array.ndim)
     is_leaf = property(lambda self: self.grad_fn is None)
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
-    real = property(lambda self: fn.Real.apply(self))
-    imag = property(lambda self: fn.Imag.apply(self))
+    real = property(lambda self: ops.Real.apply(self))
+    imag = property(lambda self: ops.Imag.apply(self))
     dim = ndimension = lambda self: self.ndim  # noqa: E731
     numel = nelement = lambda self: int(self.array.size)  # noqa: E731
 
@@ -196,7 +183,7 @@ class Tensor:
         """A copy on another device ('cpu', 'cuda') or of another dtype; differentiable."""
         device, dtype = device_or_dtype(target)
         if dtype is not None:
-            return self if dtype == self.dtype else fn.Cast.apply(self, dtype=dtype)
+            return self if dtype == self.dtype else ops.Cast.apply(self, dtype=dtype)
         return self if device == self.device else _Move.apply(self, device=device)
 
     def type(self, dtype=None):
@@ -218,7 +205,7 @@ class Tensor:
 
     def clone(self):
         """A copy in new memory; differentiable."""
-        return fn.Clone.apply(self)
+        return ops.Clone.apply(self)
 
     def __format__(self, spec):
         return format(self.item(), spec) if self.ndim == 0 else format(repr(self), spec)
@@ -263,9 +250,27 @@ class Tensor:
             self._requires_grad, self.grad_fn = True, result.grad_fn
         return self
 
-    __iadd__, __isub__ = _in_place_method(fn.Add), _in_place_method(fn.Sub)
-    __imul__ = mul_ = _in_place_method(fn.Mul)
-    __itruediv__ = div_ = _in_place_method(fn.Div)
+    def _in_place_binary(self, function, other):
+        """x += y and the like, with PyTorch's rule: the result must fit x's dtype."""
+        promoted, other = promote(self, other, true_division=function is ops.Div)
+        if dtypes.category(promoted.dtype) > dtypes.category(self.dtype):
+            raise RuntimeError(f"result type {dtypes.type_name(promoted.dtype)[9:-6]} can't be cast to the desired "
+                               f"output type {dtypes.type_name(self.dtype)[9:-6]}")
+        return self._in_place(function, other)
+
+    def __iadd__(self, other):
+        return self._in_place_binary(ops.Add, other)
+
+    def __isub__(self, other):
+        return self._in_place_binary(ops.Sub, other)
+
+    def __imul__(self, other):
+        return self._in_place_binary(ops.Mul, other)
+
+    def __itruediv__(self, other):
+        return self._in_place_binary(ops.Div, other)
+
+    mul_, div_ = __imul__, __itruediv__
 
     def add_(self, other, alpha=1):
         return self.__iadd__(other if alpha == 1 else other * alpha)
@@ -275,39 +280,63 @@ class Tensor:
 
     def clamp_(self, min=None, max=None):
         _check_clamp(self, min, max)
-        return self._in_place(fn.Clamp, low=min, high=max)
+        return self._in_place(ops.Clamp, low=min, high=max)
 
     def copy_(self, source):
         """Overwrite with `source`'s values (broadcast, cast, moved to self's device); differentiable."""
         source = source.to(self.device) if isinstance(source, Tensor) else Tensor(get_array_module(self.array).asarray(source))
         _check_broadcast(self.shape, source.shape)
-        return self._in_place(fn.IndexPut, source)
+        return self._in_place(ops.IndexPut, source)
 
     def fill_(self, value):
-        return self._in_place(fn.IndexPut, value.item() if isinstance(value, Tensor) else value)
+        return self._in_place(ops.IndexPut, value.item() if isinstance(value, Tensor) else value)
 
     def zero_(self):
         return self.fill_(0)
 
     def normal_(self, mean=0.0, std=1.0):
-        return self._in_place(fn.IndexPut, to_device(generator().normal(mean, std, self.shape), self.device))
+        return self._in_place(ops.IndexPut, to_device(generator().normal(mean, std, self.shape), self.device))
 
     def uniform_(self, a=0.0, b=1.0):
-        return self._in_place(fn.IndexPut, to_device(generator().uniform(a, b, self.shape), self.device))
+        return self._in_place(ops.IndexPut, to_device(generator().uniform(a, b, self.shape), self.device))
 
     def __setitem__(self, index, value):
-        self._in_place(fn.IndexPut, value.to(self.device) if isinstance(value, Tensor) else value,
+        self._in_place(ops.IndexPut, value.to(self.device) if isinstance(value, Tensor) else value,
                        index=_raw_index(index))
 
     # ---- arithmetic -----------------------------------------------------------------------
-    __add__, __radd__ = _binary_methods(fn.Add)
-    __sub__, __rsub__ = _binary_methods(fn.Sub)
-    __mul__, __rmul__ = _binary_methods(fn.Mul)
-    __truediv__, __rtruediv__ = _binary_methods(fn.Div)
-    __pow__, __rpow__ = _binary_methods(fn.Pow)
+    def __add__(self, other):
+        return _binary(ops.Add, self, other)
+
+    def __radd__(self, other):
+        return _binary(ops.Add, self, other, reflected=True)
+
+    def __sub__(self, other):
+        return _binary(ops.Sub, self, other)
+
+    def __rsub__(self, other):
+        return _binary(ops.Sub, self, other, reflected=True)
+
+    def __mul__(self, other):
+        return _binary(ops.Mul, self, other)
+
+    def __rmul__(self, other):
+        return _binary(ops.Mul, self, other, reflected=True)
+
+    def __truediv__(self, other):
+        return _binary(ops.Div, self, other)
+
+    def __rtruediv__(self, other):
+        return _binary(ops.Div, self, other, reflected=True)
+
+    def __pow__(self, other):
+        return _binary(ops.Pow, self, other)
+
+    def __rpow__(self, other):
+        return _binary(ops.Pow, self, other, reflected=True)
 
     def __neg__(self):
-        return fn.Neg.apply(self)
+        return ops.Neg.apply(self)
 
     def add(self, other, alpha=1):
         return self + (other if alpha == 1 else other * alpha)
@@ -333,7 +362,7 @@ class Tensor:
             raise RuntimeError(f"matmul: shapes {self.shape} and {other.shape} cannot be multiplied "
                                f"({a.shape[-1]} columns against {b.shape[-2]} rows)")
         _check_broadcast(a.shape[:-2], b.shape[:-2])
-        out = fn.MatMul.apply(a, b)  # 1-D operands were lifted to matrices; drop those axes again
+        out = ops.MatMul.apply(a, b)  # 1-D operands were lifted to matrices; drop those axes again
         return out.reshape(tuple(n for i, n in enumerate(out.shape) if i - out.ndim not in dropped))
 
     def __rmatmul__(self, other):
@@ -361,37 +390,37 @@ class Tensor:
 
     # ---- elementwise functions ------------------------------------------------------------
     def exp(self):
-        return fn.Exp.apply(self)
+        return ops.Exp.apply(self)
 
     def log(self):
-        return fn.Log.apply(self)
+        return ops.Log.apply(self)
 
     def sqrt(self):
-        return fn.Sqrt.apply(self)
+        return ops.Sqrt.apply(self)
 
     def abs(self):
-        return fn.Abs.apply(self)
+        return ops.Abs.apply(self)
 
     def tanh(self):
-        return fn.Tanh.apply(self)
+        return ops.Tanh.apply(self)
 
     def sigmoid(self):
-        return fn.Sigmoid.apply(self)
+        return ops.Sigmoid.apply(self)
 
     def relu(self):
-        return fn.Relu.apply(self)
+        return ops.Relu.apply(self)
 
     def conj(self):
-        return fn.Conj.apply(self)
+        return ops.Conj.apply(self)
 
     def sign(self):
-        return fn.Sign.apply(self)
+        return ops.Sign.apply(self)
 
     __abs__ = abs
 
     def clamp(self, min=None, max=None):
         _check_clamp(self, min, max)
-        return fn.Clamp.apply(self, low=min, high=max)
+        return ops.Clamp.apply(self, low=min, high=max)
 
     clip = clamp
 
@@ -410,7 +439,7 @@ class Tensor:
         if mask.dtype != np.bool_:
             raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
         value = value if isinstance(value, Tensor) else self.dtype.type(value)
-        return fn.Where.apply(get_array_module(self.array).broadcast_to(mask.array, self.shape), value, self)
+        return ops.Where.apply(get_array_module(self.array).broadcast_to(mask.array, self.shape), value, self)
 
     # ---- reductions -----------------------------------------------------------------------
     def _dims(self, dim):
@@ -420,7 +449,7 @@ class Tensor:
         return tuple(sorted(normalize_dim(d, self.ndim) for d in dims))
 
     def sum(self, dim=None, keepdim=False):
-        return fn.Sum.apply(self, dim=self._dims(dim), keepdim=keepdim)
+        return ops.Sum.apply(self, dim=self._dims(dim), keepdim=keepdim)
 
     def _count(self, dims):
         return self.numel() if dims is None else int(np.prod([self.shape[d] for d in dims]))
@@ -441,7 +470,7 @@ class Tensor:
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def prod(self, dim=None, keepdim=False):
-        return fn.Prod.apply(self, dim=None if dim is None else normalize_dim(dim, self.ndim), keepdim=keepdim)
+        return ops.Prod.apply(self, dim=None if dim is None else normalize_dim(dim, self.ndim), keepdim=keepdim)
 
     def all(self, dim=None, keepdim=False):
         return Tensor(self.array.all(axis=self._dims(dim), keepdims=keepdim))
@@ -454,9 +483,9 @@ class Tensor:
         if self.numel() == 0:
             raise RuntimeError("max(): cannot reduce an empty tensor")
         if dim is None:
-            return fn.Max.apply(self)
+            return ops.Max.apply(self)
         dim = normalize_dim(dim, self.ndim)
-        return MaxResult(fn.Max.apply(self, dim=dim, keepdim=keepdim), self.argmax(dim, keepdim))
+        return MaxResult(ops.Max.apply(self, dim=dim, keepdim=keepdim), self.argmax(dim, keepdim))
 
     def min(self, dim=None, keepdim=False):
         if dim is None:
@@ -483,7 +512,7 @@ class Tensor:
             target = np.empty(self.shape, dtype=bool).reshape(shape).shape  # resolves -1, checks the size
         except ValueError:
             raise RuntimeError(f"shape {list(shape)} is invalid for a tensor of shape {self.shape} ({self.numel()} elements)") from None
-        return self if target == self.shape else fn.Reshape.apply(self, shape=target)
+        return self if target == self.shape else ops.Reshape.apply(self, shape=target)
 
     view = reshape
 
@@ -504,7 +533,7 @@ class Tensor:
         dims = tuple(normalize_dim(d, self.ndim) for d in _size_args(dims))
         if sorted(dims) != list(range(self.ndim)):
             raise RuntimeError(f"permute(): dims {dims} must be a reordering of 0..{self.ndim - 1}")
-        return fn.Permute.apply(self, dims=dims)
+        return ops.Permute.apply(self, dims=dims)
 
     def transpose(self, dim0, dim1):
         dims = list(range(self.ndim))
@@ -529,7 +558,7 @@ class Tensor:
         for s, n in zip(target, own):
             if s is None or (n is not None and n != 1 and s != n):
                 raise RuntimeError(f"expand(): cannot expand shape {self.shape} to {tuple(sizes)}")
-        return fn.Expand.apply(self, shape=target)
+        return ops.Expand.apply(self, shape=target)
 
     def expand_as(self, other):
         return self.expand(other.shape)
@@ -545,7 +574,7 @@ class Tensor:
         return tiled.reshape(tuple(r * n for r, n in zip(sizes, shape)))
 
     def flip(self, *dims):
-        return fn.Flip.apply(self, dims=tuple(normalize_dim(d, self.ndim) for d in _size_args(dims)))
+        return ops.Flip.apply(self, dims=tuple(normalize_dim(d, self.ndim) for d in _size_args(dims)))
 
     def split(self, split_size_or_sections, dim=0):
         """Pieces of `split_size` along `dim` (the last may be smaller), or of the listed sizes."""
@@ -570,7 +599,7 @@ class Tensor:
 
     def __getitem__(self, index):
         try:
-            return fn.Index.apply(self, index=_raw_index(index))
+            return ops.Index.apply(self, index=_raw_index(index))
         except IndexError as error:
             raise IndexError(f"index {index!r} is invalid for a tensor of shape {self.shape}: {error}") from None
 
