@@ -137,7 +137,7 @@ class Function:
         output = cls.forward(ctx, *(x.array if isinstance(x, Tensor) else x for x in inputs), **settings)
         result = Tensor(output)
         if cls.returns_view and get_array_module(output).may_share_memory(output, inputs[0].array):
-            result._share_memory_with(inputs[0])  # an in-place change to one is a change to both
+            result._share_memory_with(inputs[0], (cls, settings))  # an in-place change to one changes both
         if _grad_enabled and any(needs) and is_differentiable(output.dtype):  # integer results have no gradient
             saved = [a for a in ctx._saved if a is not None]
             watched = [t for t in (*tensors, result) if any(a is t.array for a in saved)]

@@ -65,7 +65,7 @@ class Tensor:
         self.grad_fn = None
         self.requires_grad = requires_grad
         self._version_counter = [0]  # shared by tensors that share memory (detach, views)
-        self._base = None  # the tensor this one is a view of
+        self._base = self._view_of = None  # the tensor whose memory this is a view of, and how it was made
 
     @property
     def _version(self):
@@ -76,9 +76,11 @@ class Tensor:
         """Record an in-place change made to `.array` from outside the Tensor methods (optimizers, init)."""
         self._version_counter[0] += 1
 
-    def _share_memory_with(self, other):
+    def _share_memory_with(self, other, view):
+        """Made by `view` = (Function, settings) from `other`, in other's memory: one version counter."""
         self._version_counter = other._version_counter
         self._base = other if other._base is None else other._base
+        self._view_of = (other, *view)
 
     # ---- attributes -----------------------------------------------------------------------
     @property
@@ -230,11 +232,8 @@ class Tensor:
         into self's own memory (same object, same array), and count the change, as PyTorch does."""
         recording = autograd.is_grad_enabled() and (self.requires_grad or
                                                     any(getattr(x, "requires_grad", False) for x in others))
-        if recording and self._base is not None and (self.requires_grad or self._base.requires_grad):
-            if self._base.is_leaf:
-                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
-            raise RuntimeError("in-place change to a view of a tensor that requires grad: minigrad does not follow it "
-                               "back to the base tensor; write into the base (x[index] = value) or clone() the view")
+        if recording and self._base is not None and self._base.is_leaf and self._base.requires_grad:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
         if recording and self.is_leaf and self.requires_grad:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         before = self
@@ -244,10 +243,29 @@ class Tensor:
         result = function.apply(before, *others, **settings)
         if result.shape != self.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(result.shape)}")
+        if recording and self._base is not None:
+            return self._write_through_view(result)
         self.array[...] = result.array
         self._bump_version()
         if recording:
             self._requires_grad, self.grad_fn = True, result.grad_fn
+        return self
+
+    def _write_through_view(self, values):
+        """An in-place op on a view, in the graph: write `values` into the tensor it views, as an index
+        assignment there (so the gradient flows), then make the view again from the changed tensor
+        (PyTorch's CopySlices). The memory is shared, so this view shows the values too."""
+        parent, view, settings = self._view_of
+        if view is ops.Index:
+            parent._in_place(ops.IndexPut, values, index=settings["index"])
+        elif view is ops.Reshape:
+            parent._in_place(ops.IndexPut, values.reshape(parent.shape))
+        elif view is ops.Permute:
+            parent._in_place(ops.IndexPut, values.permute(*np.argsort(settings["dims"]).tolist()))
+        else:
+            raise RuntimeError(f"an in-place change to a view made by {view.__name__} of a tensor that requires "
+                               f"grad is not supported by minigrad; clone() the view first")
+        self._requires_grad, self.grad_fn = True, view.apply(parent, **settings).grad_fn
         return self
 
     def _in_place_binary(self, function, other):

@@ -104,6 +104,20 @@ buffer[0] = x[1] * 2
 buffer[1, 1:] = torch.tensor(4.0)
 (buffer * buffer).sum().backward()
 result = [buffer, x.grad, buffer.requires_grad]""",
+    "in-place changes through views reach the base tensor and its gradient": X + """
+h = x * 2
+h[0, 1].mul_(2)
+row = h[1]
+row += torch.tensor([1.0, 2.0, 3.0])
+h.view(-1)[5].mul_(10)
+h.T[0].mul_(3)
+(h * torch.arange(6.0).reshape(2, 3)).sum().backward()
+result = [h, row, x.grad]""",
+    "a view of a plain buffer takes a value that requires grad": X + """
+buffer = torch.zeros(2, 3)
+buffer[0].copy_(x[1] * 2)
+buffer.sum().backward()
+result = [buffer, buffer.requires_grad, x.grad]""",
     "uniform_ and normal_ fill in place with the asked distribution": """
 torch.manual_seed(0)
 x = torch.empty(20000); y = x
