@@ -19,7 +19,7 @@ from .dtypes import (bool_, complex64, complex128, float16, float32, float64, in
                      uint8)
 from .random import manual_seed  # noqa: F401
 from .tensor import Tensor  # noqa: F401
-from . import cuda, data, nn, optim, testing  # noqa: F401,E402
+from . import cuda, data, nn, optim, testing, utils  # noqa: F401,E402
 from .nn.functional import pad  # noqa: F401,E402  (kept from earlier versions; PyTorch has it in nn.functional)
 from .serialization import load, save  # noqa: F401,E402
 
@@ -57,6 +57,9 @@ def real(input):
 def imag(input):
     """The imaginary part of a complex tensor (differentiable)."""
     return input.imag
+
+
+inference_mode = no_grad  # PyTorch's faster no_grad; here they are the same
 
 
 def is_tensor(obj):

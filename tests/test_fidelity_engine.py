@@ -3,6 +3,7 @@
 Where PyTorch gives numbers, minigrad must give the same numbers; where PyTorch raises, minigrad must
 raise the same exception type with the same key phrase (asserted in PyTorch's message too).
 """
+import importlib
 import re
 
 import numpy as np
@@ -277,6 +278,17 @@ for o in outs:
     if isinstance(o, torch.Tensor) and o.requires_grad:
         (o * torch.arange(o.numel(), dtype=o.dtype).reshape(o.shape)).sum().backward(retain_graph=True)
 result = [list(outs) if several else out, a.grad]""")
+
+
+def test_utils_data_batches_as_torch():
+    outputs = {}
+    for torch in (real_torch, minigrad):
+        data = importlib.import_module(f"{torch.__name__}.utils.data")
+        dataset = data.TensorDataset(torch.arange(10.0).reshape(5, 2), torch.arange(5))
+        outputs[torch] = [(x.numpy().tolist(), y.numpy().tolist()) for x, y in data.DataLoader(dataset, batch_size=2)]
+        with torch.inference_mode():
+            assert not (torch.ones(1, requires_grad=True) * 2).requires_grad
+    assert outputs[minigrad] == outputs[real_torch] and len(outputs[real_torch]) == 3
 
 
 def test_set_grad_enabled_as_call_and_context():
