@@ -9,7 +9,7 @@ This module never imports `tensor.py`: tensor.py tells `Function` which class wr
 import contextlib
 
 from .backend import check_same_device, get_array_module
-from .dtypes import is_differentiable, type_name
+from .dtypes import type_name
 
 _grad_enabled = True
 
@@ -131,14 +131,15 @@ class Function:
     def apply(cls, *inputs, **settings):
         Tensor = Function.tensor_class
         tensors = [x for x in inputs if isinstance(x, Tensor)]
-        check_same_device(*(x.array for x in tensors), what=f"inputs of {cls.__name__}")
+        if len({type(x.array) for x in tensors}) > 1:  # NumPy and CuPy arrays mixed
+            check_same_device(*(x.array for x in tensors), what=f"inputs of {cls.__name__}")
         needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
         ctx = Context(needs)
         output = cls.forward(ctx, *(x.array if isinstance(x, Tensor) else x for x in inputs), **settings)
         result = Tensor(output)
         if cls.returns_view and get_array_module(output).may_share_memory(output, inputs[0].array):
             result._share_memory_with(inputs[0], (cls, settings))  # an in-place change to one changes both
-        if _grad_enabled and any(needs) and is_differentiable(output.dtype):  # integer results have no gradient
+        if _grad_enabled and any(needs) and output.dtype.kind in "fc":  # integer results have no gradient
             saved = [a for a in ctx._saved if a is not None]
             watched = [t for t in (*tensors, result) if any(a is t.array for a in saved)]
             result.requires_grad = True
@@ -193,12 +194,12 @@ def backward(root, gradient, retain_graph=False):
     """Send `gradient` (d loss / d root, an array shaped like root) to every leaf that requires grad.
 
     Leaves accumulate into `.grad` (as PyTorch does), so call `zero_grad()` between steps. Without
-    `retain_graph` the saved arrays are freed on the way, so a second backward raises.
+    `retain_graph` the saved arrays are freed at the end, so a second backward raises.
     """
     if root.grad_fn is None:
         return _accumulate(root, gradient)
-    grads = {id(root.grad_fn): gradient}
-    for node in _topological_order(root.grad_fn):
+    grads, order = {id(root.grad_fn): gradient}, _topological_order(root.grad_fn)
+    for node in order:
         grad = grads.pop(id(node), None)
         if grad is None:
             continue
@@ -206,9 +207,6 @@ def backward(root, gradient, retain_graph=False):
             _accumulate(tensor, grad)
         node.check_versions()
         input_grads = node.function.backward(node.ctx, grad)
-        if not retain_graph:
-            node.ctx.free()
-            node.saved_versions = ()
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
         if len(input_grads) != len(node.edges):
@@ -221,6 +219,10 @@ def backward(root, gradient, retain_graph=False):
                 grads[id(edge)] = grads[id(edge)] + g if id(edge) in grads else g
             else:
                 _accumulate(edge, g)
+    if not retain_graph:  # after the walk, not during it: freeing as we go made NumPy re-fault fresh memory
+        for node in order:
+            node.ctx.free()
+            node.saved_versions = ()
 
 
 def _accumulate(leaf, grad):

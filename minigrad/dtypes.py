@@ -17,6 +17,7 @@ _TYPE_NAMES = {float32: "FloatTensor", float64: "DoubleTensor", float16: "HalfTe
                int32: "IntTensor", int16: "ShortTensor", int8: "CharTensor", uint8: "ByteTensor",
                bool_: "BoolTensor", complex64: "ComplexFloatTensor", complex128: "ComplexDoubleTensor"}
 _SCALAR_DEFAULTS = {0: bool_, 1: int64, 2: DEFAULT, 3: complex64}
+_CATEGORIES = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
 
 
 def resolve_dtype(dtype, default=DEFAULT):
@@ -36,7 +37,7 @@ def type_name(dtype):
 
 def category(dtype):
     """0 bool, 1 integer, 2 floating, 3 complex."""
-    return {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}[np.dtype(dtype).kind]
+    return _CATEGORIES[dtype.kind if isinstance(dtype, np.dtype) else np.dtype(dtype).kind]
 
 
 def is_differentiable(dtype):

@@ -33,13 +33,20 @@ def promote(self, other, true_division=False):
     dtype, anything else (an array) becomes a Tensor."""
     other = other if isinstance(other, (Tensor, *_SCALARS)) else Tensor(get_array_module(self.array).asarray(other))
     raw = other.array if isinstance(other, Tensor) else other
-    dtype = dtypes.result_type(self.array, raw)
-    if true_division and dtypes.category(dtype) < 2:
+    if self.dtype.kind == "f" and (type(other) in (int, float) or getattr(raw, "dtype", None) == self.dtype):
+        dtype = self.dtype  # the common case, decided without the general rule
+    else:
+        dtype = dtypes.result_type(self.array, raw)
+    if true_division and dtype.kind not in "fc":
         dtype = dtypes.DEFAULT  # 7 / 2 is 3.5 for integer tensors too
     if isinstance(other, Tensor):
         _check_broadcast(self.shape, other.shape)
-        return self.to(dtype), other.to(dtype)
-    return self.to(dtype), dtype.type(other)
+        return _cast(self, dtype), _cast(other, dtype)
+    return _cast(self, dtype), dtype.type(other)
+
+
+def _cast(tensor, dtype):
+    return tensor if tensor.dtype == dtype else ops.Cast.apply(tensor, dtype=dtype)
 
 
 def _binary(function, self, other, reflected=False):
