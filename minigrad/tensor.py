@@ -33,7 +33,7 @@ def promote(self, other, true_division=False):
     dtype, anything else (an array) becomes a Tensor."""
     other = other if isinstance(other, (Tensor, *_SCALARS)) else Tensor(get_array_module(self.array).asarray(other))
     raw = other.array if isinstance(other, Tensor) else other
-    if self.dtype.kind == "f" and (type(other) in (int, float) or getattr(raw, "dtype", None) == self.dtype):
+    if self.dtype.kind == "f" and (type(other) in (int, float) or isinstance(other, Tensor) and other.dtype == self.dtype):
         dtype = self.dtype  # the common case, decided without the general rule
     else:
         dtype = dtypes.result_type(self.array, raw)
