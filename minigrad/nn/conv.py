@@ -21,8 +21,10 @@ class _ConvNd(Module):
         if not isinstance(groups, int) or groups <= 0:
             raise ValueError(f"groups must be a positive integer, got groups={groups!r}")
         for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(channels, int) or channels < 0 or channels % groups:
-                raise ValueError(f"{name} must be a non-negative int divisible by groups, got {name}={channels!r}, "
+            if isinstance(channels, bool) or not isinstance(channels, int):  # PyTorch: a TypeError from the shape
+                raise TypeError(f"{name} must be an int, got {name}={channels!r}")
+            if channels < 0 or channels % groups:
+                raise ValueError(f"{name} must be divisible by groups (and not negative), got {name}={channels!r}, "
                                  f"groups={groups}")
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {PADDING_MODES}, but got padding_mode={padding_mode!r}")
