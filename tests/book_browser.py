@@ -1,7 +1,18 @@
-"""Audit built HTML pages in headless Chromium through the DevTools protocol (over a pipe: stdlib only).
+r"""Audit built HTML pages in headless Chromium through the DevTools protocol (over a pipe: stdlib only).
 
 A page has a problem when: a script of our own origin throws, a request to our own origin fails, an image
-of our own origin does not load, an output cell shows stderr or a traceback, or a widget did not render.
+of our own origin does not load, an output cell shows stderr or a traceback, a widget did not render, math
+is not typeset or wrong, raw TeX shows in the text, or a list interrupts a sentence. The last three are
+checked once MathJax has finished (MathJax.startup.promise; 5 s for it to appear, 15 s to typeset):
+- math: an element of Sphinx's class "math" with no MathJax output in it (MathJax did not load or finish),
+  a TeX error (mjx-merror), or an undefined macro (MathJax shows it in red).
+- raw TeX: outside code, pre, kbd, samp, script, style, noscript, textarea, math and MathJax's output,
+  text holding \( \) \[ \], a backslash and two or more letters (\frac, \to), or a $...$ pair by pandoc's
+  rule: the opening $ has a non-space on its right, the closing $ a non-space on its left and no digit
+  after it, so "$5 and $6" is prose and "$x$" is not. Text is joined per block (p, li, td...) first.
+- a list that interrupts a sentence: in the article, an <ol> or <ul> right after a <p> whose text does not
+  end with . : ; ? ! (closing brackets and quotes aside; math counts as a word). That is how a line such as
+  "...with stride\n1. Nearest..." becomes a list. Admonition titles, captions and rubrics are skipped.
 Every other host is made unresolvable, so CDN requests fail fast and identically everywhere; they are
 listed in `PageAudit.external`, never counted as problems: the book must read well without them.
 """
@@ -40,6 +51,16 @@ AUDIT_SCRIPT = r"""(async () => {
   for (const img of document.images) img.loading = "eager";  // lazy images below the fold count too
   await Promise.all(Array.from(document.images, settled));
   const problems = [];
+  const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+  // MathJax loads asynchronously: give its script 5 s to define MathJax.startup, then 15 s to typeset.
+  const mathjaxScript = document.querySelector("script[src*='mathjax' i]");
+  for (let waited = 0; mathjaxScript && !window.MathJax?.startup?.promise && waited < 5000; waited += 100)
+    await sleep(100);
+  if (window.MathJax?.startup?.promise) {
+    const outcome = await Promise.race([MathJax.startup.promise.then(() => "done", (error) => `failed: ${error}`),
+                                        sleep(15000).then(() => "did not finish within 15 s")]);
+    if (outcome !== "done") problems.push(`MathJax ${outcome}`);
+  }
   const ours = (url) => new URL(url, location.href).origin === location.origin;
   const snippet = (el) => el.textContent.trim().replace(/\s+/g, " ").slice(0, 200);
   for (const img of document.images) {
@@ -64,6 +85,47 @@ AUDIT_SCRIPT = r"""(async () => {
       problems.push("empty widget area");
   if (/Loading widgets?\.\.\./.test(document.body.innerText))
     problems.push("widget placeholder 'Loading widget...' left in the page");
+  for (const math of document.querySelectorAll(".math"))
+    if (!math.querySelector("mjx-container")) problems.push(`math not typeset: ${snippet(math)}`);
+  for (const error of document.querySelectorAll("mjx-merror"))
+    problems.push(`TeX error: ${error.getAttribute("data-mjx-error") || snippet(error)}`);
+  for (const macro of document.querySelectorAll("mjx-assistive-mml mtext[mathcolor='red']"))
+    if (macro.textContent.startsWith("\\")) problems.push(`undefined TeX macro: ${macro.textContent}`);
+  // Raw TeX: text outside code and math, joined per block so that a $...$ split by markup still matches.
+  const exempt = "code, pre, kbd, samp, script, style, noscript, textarea, math, mjx-container, .math";
+  const blockText = new Map();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node; (node = walker.nextNode());) {
+    if (node.parentElement.closest(exempt)) continue;
+    const block = node.parentElement.closest("p, li, td, th, dt, dd, h1, h2, h3, h4, h5, h6, figcaption, div");
+    blockText.set(block, (blockText.get(block) || "") + node.textContent);
+  }
+  const rawTex = /\\[()[\]]|\\[A-Za-z]{2,}|\$(?=\S)[^$]*?\S\$(?!\d)/;
+  for (const text of blockText.values()) {
+    const found = text.match(rawTex);
+    if (found) {
+      const around = text.slice(Math.max(0, found.index - 60), found.index + 80).replace(/\s+/g, " ").trim();
+      problems.push(`raw TeX in the text: ${found[0].slice(0, 40)} in "${around}"`);
+    }
+  }
+  // Lists that interrupt a sentence: the paragraph before ends with no . : ; ? ! (math counts as a word).
+  const article = document.querySelector("article, main, [role=main]") || document.body;
+  const notProse = ".caption, .rubric, .admonition-title, .sidebar-title, .topic-title, [role=heading]";
+  const proseOf = (p) => {
+    const copy = p.cloneNode(true);
+    for (const math of copy.querySelectorAll(".math, mjx-container")) math.replaceWith("x");
+    return copy.textContent.replace(/\s+/g, " ").trim();
+  };
+  for (const list of article.querySelectorAll("ol, ul")) {
+    let before = list.previousSibling;
+    while (before?.nodeType === Node.TEXT_NODE && !before.textContent.trim()) before = before.previousSibling;
+    if (!before || before.nodeName !== "P" || before.matches(notProse)) continue;
+    const prose = proseOf(before);
+    if (/[.:;?!\u2026][)\]}"'\u201d\u2019*_]*$/.test(prose)) continue;
+    const marker = list.nodeName === "OL" ? `${list.start}.` : "-";
+    const item = list.querySelector("li")?.textContent.replace(/\s+/g, " ").trim().slice(0, 60);
+    problems.push(`list interrupts a sentence: "...${prose.slice(-60)}" then "${marker} ${item}..."`);
+  }
   return problems;
 })()"""
 

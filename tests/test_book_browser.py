@@ -1,6 +1,7 @@
 """The built book in headless Chromium: every chapter loads with no broken image, no error from our own
-scripts, no stderr / traceback output and no unrendered widget; a screenshot of each lands in
-_build/screenshots/. The book is (re)built first when _build/html is missing or older than its sources.
+scripts, no stderr / traceback output, no unrendered widget, its math typeset by the book's own MathJax
+(book/_static/mathjax), no raw TeX in the text, no list that cuts a sentence and no request to another
+host; a screenshot of each lands in _build/screenshots/. The book is (re)built first when _build/html is missing or older than its sources.
 
 Building executes every notebook (minutes), so the chapter tests run only with MINIGRAD_BROWSER_TESTS=1
 (CI, where nbmake's run of the notebooks is then left out: see conftest.py); the audit's own tests
@@ -26,11 +27,11 @@ BUILD_COMMAND = ["jupyter-book", "build", "--all", "-W", "-n", "--keep-going", "
 BUILD_TIMEOUT = 3600  # s: the build executes every notebook once
 BUILD_MARKER = HTML / "searchindex.js"  # written at the end of a build
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "book/**/*", "minigrad/**/*.py")
-KNOWN_CDNS = {  # hosts the HTML may ask for; the pages must read well without them
-    "cdn.jsdelivr.net": "MathJax (and the widget manager, which no page should need)",
-    "cdnjs.cloudflare.com": "require.js for widgets (no page should need it)",
-    "unpkg.com": "thebe, loaded only if someone turns live code on",
-}
+# Hosts the HTML may ask for (the pages must read well without them). None: MathJax is served from
+# book/_static/mathjax, the widget manager and require.js are switched off (nb_ipywidgets_js in _config.yml),
+# and thebe (unpkg.com) loads only when a reader presses its button, which the audit never does.
+KNOWN_CDNS = {}
+MATHJAX = ROOT / "book" / "_static" / "mathjax"
 GIF_1X1 = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
@@ -95,15 +96,30 @@ def test_chapter_renders_cleanly(browser, book_url, page):
 
 
 def write_site(directory, page):
-    """A tiny site: `page` as index.html, a working image and a script that throws."""
+    """A tiny site: `page` as index.html, a working image, a script that throws and the book's MathJax."""
     (directory / "index.html").write_text(page)
     (directory / "ok.gif").write_bytes(GIF_1X1)
     (directory / "broken.js").write_text("undefinedFunction();\n")
+    (directory / "mathjax").symlink_to(MATHJAX)
 
 
-CLEAN_PAGE = """<!doctype html><html><head><link rel="icon" href="data:,">
-<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script></head>
-<body><img src="ok.gif"><div class="cell_output"><div class="output stream"><pre>42</pre></div></div></body></html>"""
+# What Sphinx and myst-parser write: MathJax reads only .math elements; sections ignore the rest.
+MATHJAX_HEAD = """<script>window.MathJax = {"options": {"processHtmlClass": "tex2jax_process|mathjax_process|math"}}
+</script><script defer src="mathjax/tex-chtml-full.js"></script>"""
+
+CLEAN_PAGE = """<!doctype html><html><head><link rel="icon" href="data:,">""" + MATHJAX_HEAD + """
+<script src="https://cdn.example.org/lib.js"></script></head>
+<body><article><section class="tex2jax_ignore mathjax_ignore"><img src="ok.gif">
+<div class="cell_output"><div class="output stream"><pre>42 \\frac $x$ \\(</pre></div></div>
+<p>Inline <span class="math notranslate nohighlight">\\(\\tfrac{1}{2} \\boxed{k} \\operatorname{gcd}(s, d)\\)
+</span>, code <code>\\frac{a}{b}</code> and <code>$HOME</code>, prices $5 and $6, a range $5-$10, then three views:</p>
+<ol><li>scatter</li><li>zero insertion</li></ol>
+<div class="math notranslate nohighlight">\\[\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix} \\quad
+\\left\\lfloor \\frac{i + 2p - k}{s} \\right\\rfloor + 1\\]</div>
+<p>A sentence that ends with math, <span class="math notranslate nohighlight">\\(o = 2\\)</span>.</p>
+<ul><li>a list after it</li></ul>
+<div class="admonition note"><p class="admonition-title">Note</p><ul><li>a list after a title</li></ul></div>
+</section></article></body></html>"""
 
 BROKEN_PAGE = """<!doctype html><html><head><link rel="icon" href="data:,"><script src="broken.js"></script></head>
 <body><img src="missing.png"><img src="ok.gif">
@@ -120,7 +136,7 @@ def test_audit_passes_a_clean_page_and_lists_cdn_requests(browser, tmp_path):
     with serve(tmp_path) as url:
         audit = audit_page(browser, f"{url}/index.html", tmp_path / "shot.png")
     assert audit.problems == []
-    assert audit.external == ["https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"]
+    assert audit.external == ["https://cdn.example.org/lib.js"]  # MathJax came from our own origin
     assert (tmp_path / "shot.png").read_bytes().startswith(b"\x89PNG")
 
 
@@ -143,3 +159,50 @@ def test_audit_reports_every_kind_of_problem(browser, tmp_path):
         assert any(needle in problem for problem in problems), f"{what} went unnoticed: {problems}"
     assert not any("ok.gif" in problem for problem in problems), problems
     assert len(problems) == len(expected), problems
+
+
+MATH_BROKEN_PAGE = """<!doctype html><html><head><link rel="icon" href="data:,">""" + MATHJAX_HEAD + """</head>
+<body><article><section class="tex2jax_ignore mathjax_ignore">
+<p>The size is $o = s(i - 1) + k$ here.</p>
+<p>Then \\(x\\) leaks.</p>
+<p>Half is a \\frac{1}{2}.</p>
+<p>Split by markup: $a <em>b</em> c$.</p>
+<p>Resize the image, then <em>convolve</em> it with stride</p>
+<ol><li>Nearest-neighbour upsampling is itself a transposed convolution.</li></ol>
+<p>A bullet list, say,</p>
+<ul><li>breaks this sentence.</li></ul>
+<p><span class="math notranslate nohighlight">\\(x^1^2\\)</span>
+<span class="math notranslate nohighlight">\\(\\nosuchmacro{x}\\)</span></p>
+</section></article></body></html>"""
+
+UNTYPESET_PAGE = """<!doctype html><html><head><link rel="icon" href="data:,">
+<script defer src="mathjax/missing.js"></script></head>
+<body><p>Math: <span class="math notranslate nohighlight">\\(x^2\\)</span>.</p></body></html>"""
+
+
+def test_audit_reports_raw_tex_and_lists_that_interrupt_a_sentence(browser, tmp_path):
+    write_site(tmp_path, MATH_BROKEN_PAGE)
+    with serve(tmp_path) as url:
+        problems = audit_page(browser, f"{url}/index.html").problems
+    expected = {
+        'raw TeX in the text: $o = s(i - 1) + k$': "dollar math that myst did not parse",
+        "raw TeX in the text: \\(": "a \\( delimiter in prose",
+        "raw TeX in the text: \\frac": "a TeX command in prose",
+        "raw TeX in the text: $a b c$": "dollar math split by markup",
+        'convolve it with stride" then "1. Nearest-neighbour': "an ordered list that cuts a sentence",
+        '"...A bullet list, say," then "- breaks': "a bullet list after a comma",
+        "TeX error: ": "a TeX error",
+        "undefined TeX macro: \\nosuchmacro": "an undefined macro",
+    }
+    for needle, what in expected.items():
+        assert any(needle in problem for problem in problems), f"{what} went unnoticed: {problems}"
+    assert len(problems) == len(expected), problems
+
+
+def test_audit_reports_math_that_mathjax_never_typeset(browser, tmp_path):
+    write_site(tmp_path, UNTYPESET_PAGE)
+    with serve(tmp_path) as url:
+        problems = audit_page(browser, f"{url}/index.html").problems
+    assert any("math not typeset: \\(x^2\\)" in problem for problem in problems), problems
+    assert any("HTTP 404" in problem and "missing.js" in problem for problem in problems), problems
+    assert len(problems) == 2, problems
