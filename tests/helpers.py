@@ -1,8 +1,36 @@
-"""Moving values between minigrad and PyTorch (the oracle) and comparing them."""
+"""Test data, moving values and weights between minigrad and PyTorch (the oracle), and comparing them."""
 import numpy as np
 import torch
 
 import minigrad
+
+
+def random_array(shape, dtype="float64", seed=0, between=None):
+    """A NumPy array of test values: standard normal, or uniform in [low, high) with between=(low, high).
+
+    Complex dtypes get an imaginary part drawn the same way; integer dtypes need `between` (high excluded).
+    seed: an int, or a np.random.Generator to draw several different arrays from one stream.
+    """
+    rng, dtype = np.random.default_rng(seed), np.dtype(dtype)
+    if dtype.kind in "iu":
+        if between is None:
+            raise ValueError("an integer random_array needs between=(low, high)")
+        return rng.integers(*between, size=shape).astype(dtype)
+
+    def draw():
+        return rng.standard_normal(shape) if between is None else rng.uniform(*between, shape)
+
+    values = draw()
+    if dtype.kind == "c":
+        values = values + 1j * draw()
+    return values.astype(dtype)
+
+
+def copy_torch_weights(torch_module, minigrad_module):
+    """Load a torch module's parameters and buffers into a minigrad module of the same architecture
+    (strict: the same state_dict keys and shapes, as PyTorch's load_state_dict). Returns the minigrad module."""
+    minigrad_module.load_state_dict({k: v.detach().cpu().numpy() for k, v in torch_module.state_dict().items()})
+    return minigrad_module
 
 
 def to_torch(t, requires_grad=None):
@@ -39,11 +67,7 @@ def compare_with_torch(mini_fn, torch_fn, *arrays, device="cpu", differentiable=
     out, expected = mini_fn(*mini), torch_fn(*ref)
     assert_close(out, expected, atol=atol, rtol=rtol, what="forward")
     if expected.requires_grad:
-        rng = np.random.default_rng(7)
-        seed = rng.standard_normal(expected.shape)
-        if expected.is_complex():
-            seed = seed + 1j * rng.standard_normal(expected.shape)
-        seed = seed.astype(expected.detach().numpy().dtype)
+        seed = random_array(tuple(expected.shape), expected.detach().numpy().dtype, seed=7)
         out.backward(minigrad.tensor(seed, device=device))
         expected.backward(torch.tensor(seed))
         for i, (m, r) in enumerate(zip(mini, ref)):

@@ -8,13 +8,7 @@ import torch
 from minigrad.backend import to_device
 from minigrad.kernels import conv
 from minigrad.kernels.conv import conv2d_forward, conv2d_input_grad, conv2d_weight_grad
-
-rng = np.random.default_rng(0)
-
-
-def random(shape, dtype):
-    values = rng.standard_normal(shape)
-    return (values + 1j * rng.standard_normal(shape) if dtype == np.complex128 else values).astype(dtype)
+from tests.helpers import random_array
 
 
 @pytest.fixture(params=[None, 1, 3])
@@ -34,10 +28,11 @@ SETTINGS = [c for c in itertools.product([(1, 1), (3, 3), (2, 4)], [(1, 1), (2, 
 @pytest.mark.parametrize("kernel,stride,padding,dilation,groups", SETTINGS)
 def test_kernels_match_torch_convolution_and_its_gradients(kernel, stride, padding, dilation, groups, dtype,
                                                            rows_per_block):
-    x, w = random((2, 4, 9, 8), dtype), random((6, 4 // groups, *kernel), dtype)
+    rng = np.random.default_rng(0)
+    x, w = random_array((2, 4, 9, 8), dtype, rng), random_array((6, 4 // groups, *kernel), dtype, rng)
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     ty = torch.nn.functional.conv2d(tx, tw, stride=stride, padding=padding, dilation=dilation, groups=groups)
-    grad_y = random(tuple(ty.shape), dtype)
+    grad_y = random_array(tuple(ty.shape), dtype, rng)
     ty.backward(torch.tensor(grad_y))
     settings = (stride, padding, dilation, groups)
     np.testing.assert_allclose(conv2d_forward(x, w, *settings), ty.detach().numpy(), atol=1e-12)
@@ -51,7 +46,9 @@ def test_kernels_match_torch_convolution_and_its_gradients(kernel, stride, paddi
                           (1, 7, 1, 0, 0, 1, 1), (6, 5, 3, 4, 2, 1, 2)])
 def test_input_grad_kernel_is_torch_conv_transpose2d(size, kernel, stride, padding, output_padding, dilation, groups,
                                                      rows_per_block):
-    x, w = random((2, 4, size, size + 1), np.float64), random((4, 6 // groups, kernel, kernel - 1 or 1), np.float64)
+    rng = np.random.default_rng(0)
+    x = random_array((2, 4, size, size + 1), np.float64, rng)
+    w = random_array((4, 6 // groups, kernel, kernel - 1 or 1), np.float64, rng)
     expected = torch.nn.functional.conv_transpose2d(torch.tensor(x), torch.tensor(w), stride=stride, padding=padding,
                                                     output_padding=output_padding, groups=groups, dilation=dilation)
     got = conv2d_input_grad(x, w, expected.shape[2:], (stride,) * 2, (padding,) * 2, (dilation,) * 2, groups)
@@ -60,7 +57,8 @@ def test_input_grad_kernel_is_torch_conv_transpose2d(size, kernel, stride, paddi
 
 @pytest.mark.parametrize("dtype", [np.float32, np.complex64])
 def test_kernels_keep_the_dtype(dtype):
-    x, w = random((2, 4, 6, 6), dtype), random((4, 2, 3, 3), dtype)
+    rng = np.random.default_rng(0)
+    x, w = random_array((2, 4, 6, 6), dtype, rng), random_array((4, 2, 3, 3), dtype, rng)
     settings = ((2, 2), (1, 1), (1, 1), 2)
     y = conv2d_forward(x, w, *settings)
     assert y.dtype == dtype
@@ -70,17 +68,18 @@ def test_kernels_keep_the_dtype(dtype):
 
 def test_input_grad_is_the_adjoint_of_forward(rows_per_block):
     """<conv(x), g> = <x, conv^T(g)> and <conv(x; w), g> = <w, weight_grad(x, g)>: transposes, exactly."""
-    x, w = random((3, 6, 11, 7), np.complex128), random((6, 2, 3, 2), np.complex128)
+    rng = np.random.default_rng(0)
+    x, w = random_array((3, 6, 11, 7), np.complex128, rng), random_array((6, 2, 3, 2), np.complex128, rng)
     settings = ((2, 3), (1, 2), (2, 1), 3)
     y = conv2d_forward(x, w, *settings)
-    g = random(y.shape, np.complex128)
+    g = random_array(y.shape, np.complex128, rng)
     inner = np.vdot(g, y)
     np.testing.assert_allclose(np.vdot(conv2d_input_grad(g, w.conj(), (11, 7), *settings), x), inner, rtol=1e-12)
     np.testing.assert_allclose(np.vdot(conv2d_weight_grad(x.conj(), g, (3, 2), *settings), w), inner, rtol=1e-12)
 
 
 def test_empty_batch_gives_empty_results(rows_per_block):
-    x, w = np.zeros((0, 4, 5, 5)), random((6, 2, 3, 3), np.float64)
+    x, w = np.zeros((0, 4, 5, 5)), random_array((6, 2, 3, 3))
     y = conv2d_forward(x, w, (1, 1), (0, 0), (1, 1), 2)
     assert y.shape == (0, 6, 3, 3)
     assert conv2d_input_grad(y, w, (5, 5), (1, 1), (0, 0), (1, 1), 2).shape == (0, 4, 5, 5)
@@ -88,12 +87,17 @@ def test_empty_batch_gives_empty_results(rows_per_block):
 
 
 def test_kernels_run_on_the_device(device):
-    x, w = random((2, 4, 7, 7), np.float64), random((6, 4, 3, 3), np.float64)
+    """On the device, forward and input gradient against PyTorch's conv2d and its autograd (on the CPU)."""
+    rng = np.random.default_rng(0)
+    x, w = random_array((2, 4, 7, 7), np.float64, rng), random_array((6, 4, 3, 3), np.float64, rng)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.nn.functional.conv2d(tx, torch.tensor(w), stride=2, padding=1)
+    ty.backward(ty.detach())  # the output as the output's gradient
     settings = ((2, 2), (1, 1), (1, 1), 1)
     y = conv2d_forward(to_device(x, device), to_device(w, device), *settings)
-    np.testing.assert_allclose(to_device(y, "cpu"), conv2d_forward(x, w, *settings), atol=1e-12)
+    np.testing.assert_allclose(to_device(y, "cpu"), ty.detach().numpy(), atol=1e-12)
     gx = conv2d_input_grad(y, to_device(w, device), (7, 7), *settings)
-    np.testing.assert_allclose(to_device(gx, "cpu"), conv2d_input_grad(to_device(y, "cpu"), w, (7, 7), *settings), atol=1e-12)
+    np.testing.assert_allclose(to_device(gx, "cpu"), tx.grad.numpy(), atol=1e-12)
 
 
 @pytest.mark.parametrize("rows", [1, 2, 7, 32])

@@ -16,6 +16,7 @@ from minigrad.backend import cuda_is_available
 from minigrad.data import DataLoader, TensorDataset, mnist
 from minigrad.random import manual_seed
 from minigrad.tensor import Tensor
+from tests.helpers import random_array
 
 # Pixels 100..199 of the first official training image (a 5), as published with the MNIST files.
 FIRST_TRAINING_IMAGE_ROW = [3, 18, 18, 18, 126, 136, 175, 26, 166, 255, 247, 127]
@@ -98,7 +99,7 @@ def idx_gz(array):
 def fake_mnist(tmp_path, monkeypatch):
     """A good mirror (directory), a bad one (wrong bytes), MNIST_FILES pointing at the good MD5s."""
     rng = np.random.default_rng(0)
-    pixels, labels = rng.integers(0, 256, (6, 28, 28)), rng.integers(0, 10, 6)
+    pixels, labels = random_array((6, 28, 28), "int64", rng, (0, 256)), random_array(6, "int64", rng, (0, 10))
     good, bad = tmp_path / "good", tmp_path / "bad"
     good.mkdir(), bad.mkdir()
     files = {}

@@ -6,7 +6,7 @@ import torch
 import minigrad
 from minigrad import nn
 from dcgan import DCGAN, Discriminator, Generator, image_grid, latent_codes, translate
-from tests.helpers import assert_close
+from tests.helpers import assert_close, copy_torch_weights
 
 
 def torch_generator(latent_dim=64, width=64):
@@ -60,7 +60,7 @@ def test_same_keys_and_outputs_as_pytorch(train_mode):
             if isinstance(module, torch.nn.BatchNorm2d):
                 module.running_mean.uniform_(-0.5, 0.5)
                 module.running_var.uniform_(0.5, 2.0)
-        ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+        copy_torch_weights(theirs, ours)
         ours.train(train_mode), theirs.train(train_mode)
         expected = theirs(torch.tensor(x))
         assert_close(ours(minigrad.tensor(x)), expected, atol=2e-5, rtol=1e-4, what=type(ours).__name__)

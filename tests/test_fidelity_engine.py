@@ -262,7 +262,7 @@ SURFACE = [  # expressions evaluated on `a` (2x3, requires grad); differentiable
     "torch.eye(3)", "torch.eye(2, 3)", "torch.empty(2, 3).shape", "torch.full_like(a, 7)", "torch.randn_like(a).shape",
     "torch.randint(0, 10, (5,)).dtype", "torch.randint(10, (5,)).shape", "sorted(torch.randperm(5).tolist())",
     "torch.is_tensor(a)", "torch.rand(size=(2, 3)).shape", "torch.randn(size=(2,)).shape", "torch.zeros(size=(2,))",
-    "torch.cuda.is_available() in (True, False)", "torch.device('cpu').type", "str(torch.device('cpu'))",
+    "isinstance(torch.cuda.is_available(), bool)", "torch.device('cpu').type", "str(torch.device('cpu'))",
     "[torch.float, torch.double, torch.long, torch.int, torch.bool]", "torch.ones(2, dtype=torch.float).dtype",
     "torch.full((2,), 1.0).dtype", "torch.tensor([1, 2]).float().mean()", "a.add(1, alpha=2)", "a.sub(a, alpha=0.5)",
 ]

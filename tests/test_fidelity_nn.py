@@ -11,9 +11,7 @@ import minigrad
 import minigrad.nn.functional as F
 from minigrad import nn
 from minigrad.nn.functional import activation, conv, loss, norm, pooling
-from tests.helpers import assert_close, compare_with_torch
-
-rng = np.random.default_rng(0)
+from tests.helpers import assert_close, compare_with_torch, random_array
 
 
 def assert_same_error(mini_call, torch_call, phrase):
@@ -51,7 +49,7 @@ def test_new_module_reprs_match_torch(make):
 
 
 def test_identity_passes_its_input_and_gradient_through():
-    compare_with_torch(nn.Identity(54, unused=0.1), torch.nn.Identity(54, unused=0.1), rng.standard_normal((2, 3)))
+    compare_with_torch(nn.Identity(54, unused=0.1), torch.nn.Identity(54, unused=0.1), random_array((2, 3)))
 
 
 @settings(max_examples=60, deadline=None)
@@ -63,12 +61,12 @@ def test_avg_pool2d_matches_torch(size, kernel, stride, ceil_mode, count_include
     assume(all(k <= s + 2 * p for k, s, p in zip(kernel, size, padding)))  # some window fits
     kwargs = dict(kernel_size=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode,
                   count_include_pad=count_include_pad, divisor_override=divisor_override)
-    x = np.random.default_rng(0).standard_normal((2, 3) + size)
+    x = random_array((2, 3) + size)
     compare_with_torch(lambda t: F.avg_pool2d(t, **kwargs), lambda t: TF.avg_pool2d(t, **kwargs), x)
 
 
 def test_avg_pool2d_module_unbatched_float32_and_integer(device):
-    x = rng.standard_normal((3, 6, 7)).astype(np.float32)  # (C, H, W)
+    x = random_array((3, 6, 7), "float32")  # (C, H, W)
     compare_with_torch(nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False),
                        torch.nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False), x, device=device,
                        atol=1e-6, rtol=1e-6)
@@ -109,7 +107,7 @@ def test_pool_specific_errors_match_torch():
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 @pytest.mark.parametrize("shape, dim", [((4, 5), 1), ((4, 5), 0), ((2, 3, 4), -1), ((2, 3, 4, 5), 1), ((6,), 0)])
 def test_softmax_functions_and_modules(name, shape, dim, device):
-    x = rng.standard_normal(shape) * 30  # large logits: exp would overflow without the shift
+    x = random_array(shape) * 30  # large logits: exp would overflow without the shift
     compare_with_torch(lambda t: getattr(F, name)(t, dim), lambda t: getattr(TF, name)(t, dim), x, device=device)
     module = {"softmax": "Softmax", "log_softmax": "LogSoftmax"}[name]
     compare_with_torch(getattr(nn, module)(dim), getattr(torch.nn, module)(dim), x, device=device)
@@ -118,7 +116,7 @@ def test_softmax_functions_and_modules(name, shape, dim, device):
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 @pytest.mark.parametrize("shape", [(5,), (2, 5), (2, 3, 4), (2, 3, 4, 5)])
 def test_softmax_implicit_dim_warns_and_picks_torchs_dim(name, shape):
-    x = rng.standard_normal(shape)
+    x = random_array(shape)
     with pytest.warns(UserWarning, match="Implicit dimension choice"):
         ours = getattr(F, name)(minigrad.tensor(x))
     with pytest.warns(UserWarning, match="Implicit dimension choice"):
@@ -130,19 +128,21 @@ def test_softmax_implicit_dim_warns_and_picks_torchs_dim(name, shape):
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_l1_loss(reduction, device):
-    x, y = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    rng = np.random.default_rng(0)
+    x, y = random_array((4, 5), seed=rng), random_array((4, 5), seed=rng)
     y[0] = x[0]  # |0| has PyTorch's gradient 0
     compare_with_torch(lambda a, b: F.l1_loss(a, b, reduction=reduction),
                        lambda a, b: TF.l1_loss(a, b, reduction=reduction), x, y, device=device)
     compare_with_torch(nn.L1Loss(reduction=reduction), torch.nn.L1Loss(reduction=reduction), x, y, device=device)
-    w = rng.uniform(0.5, 2, (4, 5))
+    w = random_array((4, 5), seed=rng, between=(0.5, 2))
     compare_with_torch(lambda a, b, c: F.l1_loss(a, b, reduction=reduction, weight=c),
                        lambda a, b, c: TF.l1_loss(a, b, reduction=reduction, weight=c), x, y, w,
                        differentiable=[True, True, False], device=device)
 
 
 def test_l1_and_mse_broadcast_warning_bad_weight_and_legacy_flags():
-    x, y = rng.standard_normal((3, 4)), rng.standard_normal(4)
+    rng = np.random.default_rng(0)
+    x, y = random_array((3, 4), seed=rng), random_array(4, seed=rng)
     for name in ["l1_loss", "mse_loss"]:
         with pytest.warns(UserWarning, match="different to the input size"):
             compare_with_torch(getattr(F, name), lambda a, b: getattr(TF, name)(a, b), x, y)
@@ -164,12 +164,13 @@ NLL_CASES = [((6, 4), (6,)), ((3, 4, 2, 5), (3, 2, 5)), ((4,), ())]
 @pytest.mark.parametrize("input_shape, target_shape", NLL_CASES)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_nll_loss(reduction, input_shape, target_shape, weighted, device):
-    x = rng.standard_normal(input_shape)
+    rng = np.random.default_rng(0)
+    x = random_array(input_shape, seed=rng)
     classes = input_shape[1] if len(input_shape) > 1 else input_shape[0]
-    target = rng.integers(0, classes, target_shape)
+    target = random_array(target_shape, "int64", rng, (0, classes))
     if target.ndim:
         target.flat[0] = 1  # ignored below
-    extras = [rng.uniform(0.5, 2, classes)] if weighted else []
+    extras = [random_array(classes, seed=rng, between=(0.5, 2))] if weighted else []
     kwargs = dict(ignore_index=1, reduction=reduction)
     compare_with_torch(lambda a, t, *w: F.nll_loss(a, t, *w, **kwargs),
                        lambda a, t, *w: TF.nll_loss(a, t, *w, **kwargs), x, target, *extras,
@@ -181,7 +182,7 @@ def test_nll_loss(reduction, input_shape, target_shape, weighted, device):
 
 
 def test_nll_loss_uint8_target_and_all_ignored():
-    x = rng.standard_normal((3, 4))
+    x = random_array((3, 4))
     compare_with_torch(F.nll_loss, TF.nll_loss, x, np.array([0, 3, 2], dtype=np.uint8))
     assert np.isnan(F.nll_loss(minigrad.tensor(x), minigrad.tensor([-100, -100, -100])).item())
 
@@ -202,7 +203,7 @@ CLASS_LOSS_ERRORS = [  # (input shape, target, kwargs, PyTorch's key phrase)
 @pytest.mark.parametrize("name", ["nll_loss", "cross_entropy"])
 @pytest.mark.parametrize("shape, target, kwargs, phrase", CLASS_LOSS_ERRORS)
 def test_class_loss_errors_match_torch(name, shape, target, kwargs, phrase):
-    x = rng.standard_normal(shape)
+    x = random_array(shape)
     mini_kwargs = {k: minigrad.tensor(v) if k == "weight" else v for k, v in kwargs.items()}
     torch_kwargs = {k: torch.tensor(v) if k == "weight" else v for k, v in kwargs.items()}
     assert_same_error(lambda: getattr(F, name)(minigrad.tensor(x), minigrad.tensor(target), **mini_kwargs),
@@ -212,8 +213,9 @@ def test_class_loss_errors_match_torch(name, shape, target, kwargs, phrase):
 def test_nll_loss_float_target_and_scalar_input_errors_match_torch():
     assert_same_error(lambda: F.nll_loss(minigrad.tensor(1.0), minigrad.tensor(1)),
                       lambda: TF.nll_loss(torch.tensor(1.0), torch.tensor(1)), "Expected 1 or more dimensions (got 0)")
-    assert_same_error(lambda: F.nll_loss(minigrad.randn(3, 4), minigrad.tensor([0.0, 1.0, 2.0])),
-                      lambda: TF.nll_loss(torch.randn(3, 4), torch.tensor([0.0, 1.0, 2.0])),
+    x = random_array((3, 4))
+    assert_same_error(lambda: F.nll_loss(minigrad.tensor(x), minigrad.tensor([0.0, 1.0, 2.0])),
+                      lambda: TF.nll_loss(torch.tensor(x), torch.tensor([0.0, 1.0, 2.0])),
                       "expected target dtype to be Long or Byte, but got Float")
 
 
@@ -221,12 +223,13 @@ def test_nll_loss_float_target_and_scalar_input_errors_match_torch():
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("input_shape, target_shape", NLL_CASES)
 def test_cross_entropy_label_smoothing(reduction, weighted, input_shape, target_shape):
-    x = rng.standard_normal(input_shape)
+    rng = np.random.default_rng(0)
+    x = random_array(input_shape, seed=rng)
     classes = input_shape[1] if len(input_shape) > 1 else input_shape[0]
-    target = rng.integers(0, classes, target_shape)
+    target = random_array(target_shape, "int64", rng, (0, classes))
     if target.ndim:
         target.flat[0] = 2  # ignored below
-    extras = [rng.uniform(0.5, 2, classes)] if weighted else []
+    extras = [random_array(classes, seed=rng, between=(0.5, 2))] if weighted else []
     kwargs = dict(ignore_index=2, reduction=reduction, label_smoothing=0.2)
     compare_with_torch(lambda a, t, *w: F.cross_entropy(a, t, *w, **kwargs),
                        lambda a, t, *w: TF.cross_entropy(a, t, *w, **kwargs),
@@ -237,7 +240,7 @@ def test_cross_entropy_label_smoothing(reduction, weighted, input_shape, target_
 
 @pytest.mark.parametrize("name", ["nll_loss", "cross_entropy"])
 def test_class_loss_with_nothing_counted_is_nan_with_torchs_gradient(name):
-    x = rng.standard_normal((3, 4))
+    x = random_array((3, 4))
     for target, weight in [([0, 0, 0], None), ([0, 1, 1], [1.0, 0, 0, 0])]:  # all ignored; a zero total weight
         compare_with_torch(lambda a, t, *w: getattr(F, name)(a, t, *w, ignore_index=0),
                            lambda a, t, *w: getattr(TF, name)(a, t, *w, ignore_index=0),
@@ -273,8 +276,11 @@ def test_binary_cross_entropy_on_a_saturated_float32_discriminator(reduction, de
 
 def _nn_ops():
     """One call of each Function in nn.functional that saves arrays, with reduction="none" so it is the output's."""
-    x, t = rng.uniform(0.1, 0.9, (2, 3, 4, 4)), rng.uniform(0, 1, (2, 3, 4, 4))
-    labels, w = minigrad.tensor(rng.integers(0, 3, (2, 4, 4))), minigrad.tensor(rng.standard_normal((2, 3, 3, 3)))
+    rng = np.random.default_rng(0)
+    x = random_array((2, 3, 4, 4), seed=rng, between=(0.1, 0.9))
+    t = random_array((2, 3, 4, 4), seed=rng, between=(0, 1))
+    labels = minigrad.tensor(random_array((2, 4, 4), "int64", rng, (0, 3)))
+    w = minigrad.tensor(random_array((2, 3, 3, 3), seed=rng))
     return [
         (pooling.MaxPool2dFunction, lambda a: F.max_pool2d(a, 2)),
         (pooling.AvgPool2dFunction, lambda a: F.avg_pool2d(a, 3, 1, 1)),
@@ -299,9 +305,11 @@ def test_functions_keep_arrays_in_saved_tensors_only_and_free_them(index):
     assert out.grad_fn.function is function
     arrays = {k: type(v).__name__ for k, v in vars(out.grad_fn.ctx).items() if isinstance(v, np.ndarray)}
     assert set(arrays) <= {"_saved"}, f"{function.__name__} keeps arrays as ctx attributes: {arrays}"
-    seed = minigrad.tensor(rng.standard_normal(out.shape))
+    seed = minigrad.tensor(random_array(out.shape))
     out.backward(seed, retain_graph=True)
+    first = a.grad.numpy()
     out.backward(seed)  # retained: a second backward works and accumulates
+    np.testing.assert_allclose(a.grad.numpy(), 2 * first, rtol=1e-12)
     with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
         out.backward(seed)
 
@@ -323,7 +331,7 @@ def test_changing_a_saved_input_in_place_fails_backward_as_torch(call):
 
 @pytest.mark.parametrize("name, args", [("relu", ()), ("leaky_relu", (0.2,)), ("dropout", (0.5, True))])
 def test_inplace_activations_overwrite_the_input_as_torch(name, args):
-    x = rng.standard_normal((4, 6))
+    x = random_array((4, 6))
     results = []
     for lib, functional in [(torch, TF), (minigrad, F)]:
         lib.manual_seed(0)
@@ -344,7 +352,7 @@ def test_inplace_activations_overwrite_the_input_as_torch(name, args):
 
 def test_inplace_modules_give_torchs_result():
     for make in [lambda n: n.ReLU(inplace=True), lambda n: n.LeakyReLU(0.1, inplace=True)]:
-        compare_with_torch(lambda t: make(nn)(t * 1), lambda t: make(torch.nn)(t * 1), rng.standard_normal((3, 5)))
+        compare_with_torch(lambda t: make(nn)(t * 1), lambda t: make(torch.nn)(t * 1), random_array((3, 5)))
     assert F.dropout(minigrad.ones(3), 0.5, training=False, inplace=True).tolist() == [1.0, 1.0, 1.0]
 
 
@@ -374,7 +382,7 @@ def test_conv_groups_errors_and_zero_channel_input():
 
 @pytest.mark.parametrize("input_shape", [(5, 3), (2, 4, 3), (3,)])
 def test_linear_with_a_1d_weight_is_a_matrix_vector_product(input_shape, device):
-    compare_with_torch(F.linear, TF.linear, rng.standard_normal(input_shape), rng.standard_normal(3), device=device)
+    compare_with_torch(F.linear, TF.linear, random_array(input_shape, seed=1), random_array(3, seed=2), device=device)
 
 
 @pytest.mark.parametrize("input_shape, weight_shape, bias_shape, phrase", [
@@ -398,7 +406,7 @@ def test_linear_errors_match_torch(input_shape, weight_shape, bias_shape, phrase
     ((1, 2, 2, 3, 2), dict(scale_factor=2.0)), ((1, 1, 3, 3), dict(scale_factor=2, recompute_scale_factor=True)),
 ])
 def test_interpolate_nearest_values_and_gradients_float32(shape, kwargs, device):
-    x = rng.standard_normal(shape).astype(np.float32)
+    x = random_array(shape, "float32")
     compare_with_torch(lambda t: F.interpolate(t, **kwargs), lambda t: TF.interpolate(t, **kwargs), x, device=device,
                        atol=1e-6, rtol=1e-6)
 
@@ -418,4 +426,5 @@ def test_interpolate_errors_are_clear():
 @pytest.mark.parametrize("pad, mode", [((1, 2), "constant"), ((1, 1, 2, 0), "reflect"), ((2, 1, 1, 2), "replicate"),
                                        ((1, 2, -1, 1), "constant"), ((1, 1, 1, 1), "circular")])
 def test_pad_is_torchs(pad, mode):
-    compare_with_torch(lambda t: F.pad(t, pad, mode), lambda t: TF.pad(t, pad, mode), rng.standard_normal((1, 2, 3, 4)))
+    x = random_array((1, 2, 3, 4))
+    compare_with_torch(lambda t: F.pad(t, pad, mode), lambda t: TF.pad(t, pad, mode), x)

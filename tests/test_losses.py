@@ -7,16 +7,15 @@ import torch.nn.functional as TF
 import minigrad
 import minigrad.nn.functional as F
 from minigrad import nn
-from tests.helpers import compare_with_torch
+from tests.helpers import compare_with_torch, random_array
 
 REDUCTIONS = ["mean", "sum", "none"]
-rng = np.random.default_rng(0)
-PROBABILITIES, LABELS = rng.uniform(0.02, 0.98, (4, 5)), rng.uniform(0, 1, (4, 5))
+PROBABILITIES, LABELS = random_array((4, 5), seed=1, between=(0.02, 0.98)), random_array((4, 5), seed=2, between=(0, 1))
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_binary_cross_entropy(reduction, device):
-    weight = rng.uniform(0.5, 2, (5,))
+    weight = random_array(5, between=(0.5, 2))
     compare_with_torch(lambda x, y, w: F.binary_cross_entropy(x, y, w, reduction=reduction),
                        lambda x, y, w: TF.binary_cross_entropy(x, y, w, reduction=reduction),
                        PROBABILITIES, LABELS, weight, device=device, differentiable=[True, True, False])
@@ -46,8 +45,10 @@ def test_binary_cross_entropy_with_float32_saturated_sigmoid():
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("with_weights", [False, True])
 def test_binary_cross_entropy_with_logits(reduction, with_weights, device):
-    logits = rng.standard_normal((4, 5)) * np.array([1, 10, 100, 1000, 0])  # up to |z| = 1000, no overflow
-    weight, pos_weight = (rng.uniform(0.5, 2, (5,)), rng.uniform(0.5, 3, (5,))) if with_weights else (None, None)
+    rng = np.random.default_rng(0)
+    logits = random_array((4, 5), seed=rng) * np.array([1, 10, 100, 1000, 0])  # up to |z| = 1000, no overflow
+    weight, pos_weight = ((random_array(5, seed=rng, between=(0.5, 2)), random_array(5, seed=rng, between=(0.5, 3)))
+                          if with_weights else (None, None))
     extras = [] if weight is None else [weight, pos_weight]
     compare_with_torch(lambda z, y, w=None, p=None: F.binary_cross_entropy_with_logits(z, y, w, reduction=reduction, pos_weight=p),
                        lambda z, y, w=None, p=None: TF.binary_cross_entropy_with_logits(z, y, w, reduction=reduction,
@@ -75,15 +76,15 @@ def test_mse_loss_warns_and_broadcasts_like_torch():
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("input_shape, target_shape", [((6, 4), (6,)), ((2, 4, 3, 5), (2, 3, 5)), ((4,), ())])
 def test_cross_entropy(reduction, input_shape, target_shape, device):
-    logits = rng.standard_normal(input_shape) * 30  # large logits check the log-softmax's stability
-    target = rng.integers(0, 4, target_shape)
+    logits = random_array(input_shape, seed=1) * 30  # large logits check the log-softmax's stability
+    target = random_array(target_shape, "int64", seed=2, between=(0, 4))
     compare_with_torch(lambda x, t: F.cross_entropy(x, t, reduction=reduction),
                        lambda x, t: TF.cross_entropy(x, t, reduction=reduction), logits, target, device=device)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_cross_entropy_weight_and_ignore_index(reduction):
-    logits, weight = rng.standard_normal((7, 3)), rng.uniform(0.5, 2, 3)
+    logits, weight = random_array((7, 3), seed=1), random_array(3, seed=2, between=(0.5, 2))
     target = np.array([0, 2, -100, 1, 2, 1, -100])
     compare_with_torch(nn.CrossEntropyLoss(minigrad.tensor(weight), reduction=reduction),
                        torch.nn.CrossEntropyLoss(torch.tensor(weight), reduction=reduction), logits, target)
@@ -93,9 +94,9 @@ def test_cross_entropy_weight_and_ignore_index(reduction):
 
 
 def test_cross_entropy_all_ignored_mean_is_nan_as_torch():
-    logits, target = minigrad.randn(2, 3), minigrad.tensor([-100, -100])
-    assert np.isnan(F.cross_entropy(logits, target).item())
-    assert torch.isnan(TF.cross_entropy(torch.randn(2, 3), torch.tensor([-100, -100])))
+    logits, target = random_array((2, 3)), np.array([-100, -100])
+    assert np.isnan(F.cross_entropy(minigrad.tensor(logits), minigrad.tensor(target)).item())
+    assert torch.isnan(TF.cross_entropy(torch.tensor(logits), torch.tensor(target)))
 
 
 @pytest.mark.parametrize("fn", [F.binary_cross_entropy, F.binary_cross_entropy_with_logits, F.mse_loss])

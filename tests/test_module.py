@@ -46,7 +46,7 @@ def test_names_and_state_dict_keys_match_torch():
     assert [n for n, _ in net.named_parameters()] == [n for n, _ in ref.named_parameters()]
     assert [n for n, _ in net.named_buffers()] == [n for n, _ in ref.named_buffers()]
     assert list(net.state_dict()) == list(ref.state_dict())
-    assert net.bias is None if hasattr(net, "bias") else net.first.bias is None
+    assert net.first.bias is None and ref.first.bias is None  # registered as None: an attribute, not a key
 
 
 def test_load_state_dict_from_torch_and_numpy():
@@ -127,9 +127,13 @@ def test_module_to_dtype_casts_floating_tensors_only():
 
 
 def test_requires_grad_freezes_every_parameter():
-    net, _ = make_pair()
-    assert net.requires_grad_(False) is net
+    net, ref = make_pair()
+    assert net.requires_grad_(False) is net and ref.requires_grad_(False) is ref
     assert not any(p.requires_grad for p in net.parameters())
-    (net.weight * 2).sum()  # no graph, no error
+    out, expected = (net.weight * 2).sum(), (ref.weight * 2).sum()
+    assert (out.requires_grad, out.grad_fn) == (expected.requires_grad, expected.grad_fn) == (False, None)  # no graph
+    for loss in (out, expected):
+        with pytest.raises(RuntimeError, match="does not require grad"):
+            loss.backward()
     net.requires_grad_()
     assert all(p.requires_grad for p in net.parameters())

@@ -7,18 +7,16 @@ import torch.nn.functional as TF
 import minigrad
 import minigrad.nn.functional as F
 from minigrad import nn
-from tests.helpers import assert_close
-from tests.helpers import compare_with_torch
-
-rng = np.random.default_rng(0)
+from tests.helpers import assert_close, compare_with_torch, copy_torch_weights, random_array
 
 
 @pytest.mark.parametrize("shape", [(8, 3), (4, 3, 5), (2, 3, 4, 5)])
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm_function(shape, training, device):
-    x = rng.standard_normal(shape) * 3 + 1
-    weight, bias = rng.uniform(0.5, 2, 3), rng.standard_normal(3)
-    stats = {name: (rng.standard_normal(3), rng.uniform(0.5, 2, 3)) for name in ("mini", "torch")}
+    rng = np.random.default_rng(0)
+    x = random_array(shape, seed=rng) * 3 + 1
+    weight, bias = random_array(3, seed=rng, between=(0.5, 2)), random_array(3, seed=rng)
+    stats = {"mini": (random_array(3, seed=rng), random_array(3, seed=rng, between=(0.5, 2)))}
     stats["torch"] = tuple(a.copy() for a in stats["mini"])
     mini_stats = [minigrad.tensor(a, device=device) for a in stats["mini"]]
     torch_stats = [torch.tensor(a) for a in stats["torch"]]
@@ -30,7 +28,7 @@ def test_batch_norm_function(shape, training, device):
 
 
 def test_batch_norm_function_without_affine_or_running_stats():
-    x = rng.standard_normal((6, 4, 3))
+    x = random_array((6, 4, 3))
     compare_with_torch(lambda t: F.batch_norm(t, None, None, training=True),
                        lambda t: TF.batch_norm(t, None, None, training=True), x)
 
@@ -38,10 +36,10 @@ def test_batch_norm_function_without_affine_or_running_stats():
 def run_steps(module, reference, shape, steps=4, device="cpu"):
     """Train-mode steps (forward, backward) then an eval-mode forward, comparing everything each time."""
     reference.double()
-    module.load_state_dict({k: v.numpy() for k, v in reference.state_dict().items()})
-    module.to(device)
+    copy_torch_weights(reference, module).to(device)
+    rng = np.random.default_rng(0)
     for step in range(steps):
-        x = rng.standard_normal(shape) * (step + 1) + step  # statistics change from step to step
+        x = random_array(shape, seed=rng) * (step + 1) + step  # statistics change from step to step
         compare_with_torch(module, reference, x, device=device)
         for (name, p), q in zip(module.named_parameters(), reference.parameters()):
             assert_close(p.grad, q.grad, what=f"{name} gradient, step {step}")
@@ -49,7 +47,7 @@ def run_steps(module, reference, shape, steps=4, device="cpu"):
         for (name, b), c in zip(module.named_buffers(), reference.buffers()):
             assert_close(b, c, what=f"{name}, step {step}")
     module.eval(), reference.eval()
-    compare_with_torch(module, reference, rng.standard_normal(shape), device=device)
+    compare_with_torch(module, reference, random_array(shape, seed=rng), device=device)
 
 
 @pytest.mark.parametrize("kwargs", [dict(), dict(momentum=0.3, eps=1e-3), dict(momentum=None), dict(affine=False),

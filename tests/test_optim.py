@@ -5,14 +5,14 @@ import torch
 
 import minigrad
 from minigrad import nn, optim
-from tests.helpers import assert_close
+from tests.helpers import assert_close, copy_torch_weights, random_array
 
 
 def make_problem(seed=0, dtype=np.float64):
     """Initial weight and bias arrays and a stream of inputs for loss = sum(tanh(x @ w + b)^2)."""
     rng = np.random.default_rng(seed)
-    arrays = [rng.standard_normal((3, 4)).astype(dtype), rng.standard_normal(4).astype(dtype)]
-    batches = [rng.standard_normal((5, 3)).astype(dtype) for _ in range(8)]
+    arrays = [random_array((3, 4), dtype, rng), random_array(4, dtype, rng)]
+    batches = [random_array((5, 3), dtype, rng) for _ in range(8)]
     return arrays, batches
 
 
@@ -161,11 +161,11 @@ def test_a_small_network_trains_like_torch():
         return n.Sequential(n.Linear(4, 8, dtype=dtype), n.BatchNorm1d(8, dtype=dtype), n.LeakyReLU(0.2),
                             n.Linear(8, 3, dtype=dtype))
     reference, model = build(torch.nn, torch.float64), build(nn, minigrad.float64)
-    model.load_state_dict({k: v.numpy() for k, v in reference.state_dict().items()})
+    copy_torch_weights(reference, model)
     rng = np.random.default_rng(0)
     optimizers = optim.Adam(model.parameters(), lr=0.01), torch.optim.Adam(reference.parameters(), lr=0.01)
     for _ in range(5):
-        x, y = rng.standard_normal((16, 4)), rng.integers(0, 3, 16)
+        x, y = random_array((16, 4), seed=rng), random_array(16, "int64", rng, (0, 3))
         for net, opt, lib, loss_fn in ((model, optimizers[0], minigrad, nn.CrossEntropyLoss()),
                                        (reference, optimizers[1], torch, torch.nn.CrossEntropyLoss())):
             opt.zero_grad()

@@ -16,6 +16,7 @@ import pytest
 import torch as real_torch
 
 import minigrad
+from tests.helpers import copy_torch_weights
 
 PROGRAMS = pathlib.Path(__file__).parent / "pytorch_programs"
 
@@ -74,24 +75,23 @@ def assert_close(actual, expected, rtol, atol, where):
 
 def run_both(program, seed=0):
     """Build with both libraries, copy torch's initial state into minigrad's models, run both on one data set."""
-    results = {}
-    torch_models = None
-    for library in ("torch", "minigrad"):
-        namespace = load(program, library)
+    namespaces = {library: load(program, library) for library in ("torch", "minigrad")}
+    built, models = {}, {}
+    for library, namespace in namespaces.items():
         real_torch.manual_seed(seed)
         minigrad.manual_seed(seed)
-        built = namespace["build"]()
-        models = {k: v for k, v in built.items() if hasattr(v, "state_dict") and hasattr(v, "parameters")}
-        if torch_models is None:
-            torch_models = {k: {n: t.detach().numpy().copy() for n, t in m.state_dict().items()}
-                            for k, m in models.items()}
-        else:
-            for k, m in models.items():
-                m.load_state_dict(torch_models[k])
+        built[library] = namespace["build"]()
+        models[library] = {k: v for k, v in built[library].items()
+                           if hasattr(v, "state_dict") and hasattr(v, "parameters")}
+    for name, model in models["minigrad"].items():
+        copy_torch_weights(models["torch"][name], model)
+    results = {}
+    for library, namespace in namespaces.items():
         data = namespace["data"](np.random.default_rng(seed))
         with contextlib.redirect_stdout(io.StringIO()):  # the tutorials print their progress
-            out = namespace["run"](models, data)
-        results[library] = plain({"build": {k: v for k, v in built.items() if k not in models}, "run": out})
+            out = namespace["run"](models[library], data)
+        rest = {k: v for k, v in built[library].items() if k not in models[library]}
+        results[library] = plain({"build": rest, "run": out})
     return results["minigrad"], results["torch"]
 
 

@@ -11,6 +11,7 @@ import minigrad.nn.functional as F
 from minigrad.backend import to_device
 from minigrad.kernels import reference
 from minigrad.shapes import conv_transpose_output_size
+from tests.helpers import random_array
 
 VIEWS = [reference.conv_transpose2d_scatter, reference.conv_transpose2d_zero_insertion,
          reference.conv_transpose2d_subpixel]
@@ -32,9 +33,10 @@ GRID = [
 ]
 
 
-def random_case(rng, input_hw, kernel_hw, groups, batch=2, in_per_group=2, out_per_group=3):
-    x = rng.standard_normal((batch, in_per_group * groups, *input_hw))
-    w = rng.standard_normal((in_per_group * groups, out_per_group, *kernel_hw))
+def random_case(seed, input_hw, kernel_hw, groups, batch=2, in_per_group=2, out_per_group=3):
+    rng = np.random.default_rng(seed)
+    x = random_array((batch, in_per_group * groups, *input_hw), seed=rng)
+    w = random_array((in_per_group * groups, out_per_group, *kernel_hw), seed=rng)
     return x, w
 
 
@@ -51,7 +53,7 @@ def check_view(view, x, w, device="cpu", **settings_):
 @pytest.mark.parametrize("case", GRID)
 def test_view_matches_pytorch_and_minigrad(view, case, device):
     input_hw, kernel_hw, stride, padding, output_padding, dilation, groups = case
-    x, w = random_case(np.random.default_rng(0), input_hw, kernel_hw, groups)
+    x, w = random_case(0, input_hw, kernel_hw, groups)
     check_view(view, x, w, device, stride=stride, padding=padding, output_padding=output_padding,
                dilation=dilation, groups=groups)
 
@@ -75,7 +77,7 @@ def transposed_conv_settings(draw):
 @given(case=transposed_conv_settings(), seed=st.integers(0, 2**16))
 def test_views_fuzz(case, seed):
     settings_ = {key: value for key, value in case.items() if key not in ("input_hw", "kernel_hw")}
-    x, w = random_case(np.random.default_rng(seed), case["input_hw"], case["kernel_hw"], case["groups"],
+    x, w = random_case(seed, case["input_hw"], case["kernel_hw"], case["groups"],
                        batch=1, in_per_group=1, out_per_group=2)
     for view in VIEWS:
         check_view(view, x, w, **settings_)
@@ -112,7 +114,7 @@ def brute_force_counts(x, w, stride, padding, output_padding, dilation, groups, 
 @pytest.mark.parametrize("case", GRID)
 def test_multiply_counts_match_brute_force(case, monkeypatch):
     input_hw, kernel_hw, stride, padding, output_padding, dilation, groups = case
-    x, w = random_case(np.random.default_rng(0), input_hw, kernel_hw, groups)
+    x, w = random_case(0, input_hw, kernel_hw, groups)
     formula = reference.multiply_counts(input_hw, kernel_hw, x.shape[1], w.shape[1] * groups, stride, padding,
                                         output_padding, dilation, groups, batch=x.shape[0])
     assert formula == brute_force_counts(x, w, stride, padding, output_padding, dilation, groups, monkeypatch)

@@ -17,6 +17,7 @@ from minigrad import serialization
 from minigrad.backend import cuda_is_available
 from minigrad.serialization import load, save
 from minigrad.tensor import Tensor
+from tests.helpers import random_array
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DTYPES = [np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
@@ -25,10 +26,8 @@ DTYPES = [np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, 
 
 def values_of(dtype, rng):
     """A (2, 3) array of `dtype` with values that would not survive a detour through another dtype."""
-    if np.issubdtype(dtype, np.complexfloating):
-        return (rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3))).astype(dtype)
-    if np.issubdtype(dtype, np.floating):
-        return rng.standard_normal((2, 3)).astype(dtype)
+    if np.issubdtype(dtype, np.inexact):
+        return random_array((2, 3), dtype, rng)
     high = 2 if dtype is np.bool_ else int(np.iinfo(dtype).max)
     wide = np.uint64 if dtype is np.uint64 else np.int64
     return rng.integers(0, high, (2, 3), dtype=wide, endpoint=True).astype(dtype)
@@ -40,7 +39,7 @@ def sample_checkpoint():
     arrays["int64_extremes"] = np.array([2 ** 62 + 1, -2 ** 63, 2 ** 63 - 1], np.int64)
     arrays["empty"] = np.zeros((0, 4), np.float32)
     arrays["zero_dim"] = np.array(7, np.int64)
-    generator = {"conv.weight": Tensor(rng.standard_normal((4, 1, 3, 3)).astype(np.float32), requires_grad=True),
+    generator = {"conv.weight": Tensor(random_array((4, 1, 3, 3), "float32", rng), requires_grad=True),
                  "bn.num_batches_tracked": Tensor(np.array(3, np.int64))}
     return {"generator": generator,
             "optimizer": {"state": {"conv.weight": {"exp_avg": np.full((4, 1, 3, 3), 0.5)}}, "lr": 2e-4,
