@@ -325,9 +325,9 @@ def _script_problems(audit, events):
             audit.problems.append(f"JavaScript error in {source}: {message.splitlines()[0]}")
 
 
-def audit_page(browser, url, screenshot=None, load_timeout=30.0):
-    """Open `url` in a fresh tab, collect its problems and external requests; save a PNG if `screenshot`."""
-    audit = PageAudit(url)
+@contextlib.contextmanager
+def _open_tab(browser, url, audit, load_timeout):
+    """A fresh tab at `url`, loaded and quiet: yields its session, or None when it did not open."""
     target = browser.call("Target.createTarget", url="about:blank")["targetId"]
     session = browser.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
     try:
@@ -337,23 +337,146 @@ def audit_page(browser, url, screenshot=None, load_timeout=30.0):
         navigation = browser.call("Page.navigate", session, url=url)
         if "errorText" in navigation:
             audit.problems.append(f"page did not open: {navigation['errorText']}")
-            return audit
+            yield None
+            return
         if not browser.wait_for(session, "Page.loadEventFired", load_timeout):
             audit.problems.append(f"page did not finish loading within {load_timeout} s")
         browser.wait_until_quiet(session)
-        found = browser.call("Runtime.evaluate", session, expression=AUDIT_SCRIPT, returnByValue=True,
-                             awaitPromise=True)
-        if "exceptionDetails" in found:
-            raise RuntimeError(f"the audit script failed on {url}: {found['exceptionDetails']}")
-        audit.problems += found["result"]["value"]
+        yield session
+    finally:
+        browser.call("Target.closeTarget", targetId=target)
+
+
+def evaluate(browser, session, expression, url=""):
+    """The value of a JavaScript expression in the page (awaited if a promise); raise if it throws."""
+    found = browser.call("Runtime.evaluate", session, expression=expression, returnByValue=True, awaitPromise=True)
+    if "exceptionDetails" in found:
+        raise RuntimeError(f"a test script failed on {url}: {found['exceptionDetails']}")
+    return found["result"].get("value")
+
+
+def audit_page(browser, url, screenshot=None, load_timeout=30.0):
+    """Open `url` in a fresh tab, collect its problems and external requests; save a PNG if `screenshot`."""
+    audit = PageAudit(url)
+    with _open_tab(browser, url, audit, load_timeout) as session:
+        if session is None:
+            return audit
+        audit.problems += evaluate(browser, session, AUDIT_SCRIPT, url)
         events = browser.events(session)
         _network_problems(audit, events)
         _script_problems(audit, events)
         if screenshot:
             _save_screenshot(browser, session, screenshot)
         return audit
-    finally:
-        browser.call("Target.closeTarget", targetId=target)
+
+
+# Runs in the page: the explorers' data (book/_helpers.py explorer_html), each text as the page's
+# innerHTML writes it back, and whether their controls show.
+EXPLORERS_SCRIPT = r"""Array.from(document.querySelectorAll(".explorer"), (root) => {
+  const data = JSON.parse(root.querySelector("script.explorer-data").textContent);
+  const parsed = document.createElement("template");
+  data.texts = data.texts.map((text) => { parsed.innerHTML = text; return parsed.innerHTML; });
+  return {data, controlsShown: !root.querySelector(".explorer-controls").hidden,
+          staticNote: Boolean(root.querySelector(".explorer-static"))};
+})"""
+
+# Runs in the page with (explorer, control, value index): moves the control as a reader does (its value,
+# then the event a browser fires) and returns what the explorer then shows.
+MOVE_SCRIPT = r"""((explorer, control, value) => {
+  const root = document.querySelectorAll(".explorer")[explorer];
+  const inputs = root.querySelectorAll("[data-control]");
+  const input = inputs[control];
+  input.value = String(value);
+  input.dispatchEvent(new Event(input.tagName === "SELECT" ? "change" : "input", {bubbles: true}));
+  const image = root.querySelector("img.explorer-frame");
+  return {
+    values: Array.from(inputs, (each) => Number(each.value)),
+    labels: Array.from(root.querySelectorAll(".explorer-value"), (each) => each.textContent),
+    src: image && !image.hidden ? image.getAttribute("src") : null,
+    text: root.querySelector(".explorer-text").innerHTML,
+  };
+})"""
+
+
+@dataclass
+class ExplorerAudit:
+    url: str
+    explorers: int = 0
+    moves: int = 0
+    problems: list = field(default_factory=list)
+
+
+def _values_to_try(count, base):
+    """Value indices a control is moved to: its last, first and middle value, then back to the base."""
+    return list(dict.fromkeys(v for v in (count - 1, 0, count // 2) if v != base)) + [base]
+
+
+def explore_page(browser, url, screenshots=None, load_timeout=30.0):
+    """Move every control of every explorer on `url` to a few values and check that the explorer shows the
+    state it precomputed for them: the moved control where it was put, all controls at a computed state
+    (the one asked for, when it was computed), that state's frame and text, no script error. Saves a PNG of
+    each explorer after each control's moves when `screenshots` (a path prefix) is given."""
+    audit = ExplorerAudit(url)
+    with _open_tab(browser, url, audit, load_timeout) as session:
+        if session is None:
+            return audit
+        explorers = evaluate(browser, session, EXPLORERS_SCRIPT, url)
+        audit.explorers = len(explorers)
+        for number, explorer in enumerate(explorers):
+            data, where = explorer["data"], f"explorer {number + 1}"
+            if not explorer["controlsShown"] or explorer["staticNote"]:
+                audit.problems.append(f"{where}: its controls were not switched on (book/_static/explorer.js)")
+                continue
+            computed = {tuple(state): index for index, state in enumerate(data["states"])}
+            current = list(data["states"][0])
+            for control, spec in enumerate(data["controls"]):
+                for value in _values_to_try(len(spec["labels"]), data["states"][0][control]):
+                    wanted = current[:control] + [value] + current[control + 1:]
+                    shown = evaluate(browser, session, f"{MOVE_SCRIPT}({number}, {control}, {value})", url)
+                    audit.moves += 1
+                    move = f"{where}, {spec['name']} -> {spec['labels'][value]}"
+                    state = computed.get(tuple(shown["values"]))
+                    if shown["values"][control] != value:
+                        audit.problems.append(f"{move}: the control shows {shown['values'][control]}")
+                    if state is None:
+                        audit.problems.append(f"{move}: the controls show a state never computed: {shown['values']}")
+                        continue
+                    if tuple(wanted) in computed and state != computed[tuple(wanted)]:
+                        audit.problems.append(f"{move}: the controls moved to {shown['values']}, not {wanted}")
+                    frame, text = data["shown"][state]
+                    expected_src = None if frame < 0 else "data:image/png;base64," + data["frames"][frame]
+                    if shown["src"] != expected_src:
+                        audit.problems.append(f"{move}: the figure is not the frame computed for this state")
+                    if shown["text"] != data["texts"][text]:
+                        audit.problems.append(f"{move}: the text is not the one computed for this state: "
+                                              f"{shown['text'][:120]!r}")
+                    labels = [c["labels"][v] for c, v in zip(data["controls"], shown["values"])]
+                    if shown["labels"] != labels:
+                        audit.problems.append(f"{move}: the values shown are {shown['labels']}, not {labels}")
+                    current = list(shown["values"])
+                    if screenshots and value == len(spec["labels"]) - 1 != data["states"][0][control]:
+                        path = f"{screenshots}-{number + 1}-{spec['name']}.png"  # the control at its last value
+                        _save_element_screenshot(browser, session, number, path)
+        events = browser.events(session)
+        _network_problems(audit, events)
+        _script_problems(audit, events)
+        return audit
+
+
+def _save_element_screenshot(browser, session, explorer, path):
+    """The `explorer`-th explorer of the page as a PNG at `path`."""
+    box = evaluate(browser, session, f"""(async () => {{
+      const root = document.querySelectorAll(".explorer")[{explorer}];
+      await root.querySelector("img.explorer-frame")?.decode().catch(() => null);  // its new frame laid out
+      root.scrollIntoView();
+      const box = root.getBoundingClientRect();
+      const height = Math.min(box.height, innerHeight);
+      return {{x: box.left + scrollX, y: box.top + scrollY, width: box.width, height}};
+    }})()""")
+    shot = browser.call("Page.captureScreenshot", session, format="png", clip=dict(box, scale=1))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as file:
+        file.write(base64.b64decode(shot["data"]))
 
 
 def _save_screenshot(browser, session, path):

@@ -2,12 +2,17 @@
 scripts, no stderr / traceback output, no unrendered widget, its math typeset by the book's own MathJax
 (book/_static/mathjax), no raw TeX in the text, no list that cuts a sentence and no request to another
 host; a screenshot of each lands in _build/screenshots/. The book is (re)built first when _build/html is missing or older than its sources.
+On the explorers' pages every control is moved to a few values: the figure and the text must become the
+ones minigrad computed for that state at build time (book/_helpers.py `explorer`), with no script error;
+screenshots of the explorers land in _build/screenshots/ too.
 
 Building executes every notebook (minutes), so the chapter tests run only with MINIGRAD_BROWSER_TESTS=1
 (CI, where nbmake's run of the notebooks is then left out: see conftest.py); the audit's own tests
 need only Chromium. With MINIGRAD_BROWSER_TESTS=1 a missing Chromium is a failure, not a skip.
 """
 import base64
+import html
+import json
 import os
 import re
 import subprocess
@@ -16,7 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from book_browser import Browser, audit_page, find_chromium, serve
+import _book_build
+import _helpers
+from book_browser import Browser, audit_page, explore_page, find_chromium, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
@@ -32,6 +39,8 @@ BOOK_SOURCES = ("_config.yml", "_toc.yml", "book/**/*", "minigrad/**/*.py")
 # and thebe (unpkg.com) loads only when a reader presses its button, which the audit never does.
 KNOWN_CDNS = {}
 MATHJAX = ROOT / "book" / "_static" / "mathjax"
+STATIC = ROOT / "book" / "_static"
+EXPLORER_PAGES = ["book/05_output_size", "book/06_padding", "book/08_checkerboard", "book/09_dcgan"]
 GIF_1X1 = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
@@ -93,6 +102,13 @@ def test_chapter_renders_cleanly(browser, book_url, page):
     unknown_hosts = sorted({url.split("/")[2] for url in audit.external} - KNOWN_CDNS.keys())
     assert not audit.problems, f"{page}:\n  " + "\n  ".join(audit.problems)
     assert not unknown_hosts, f"{page} requests files from {unknown_hosts}; serve them from _static instead"
+
+
+@pytest.mark.parametrize("page", EXPLORER_PAGES)
+def test_explorer_follows_its_controls(browser, book_url, page):
+    audit = explore_page(browser, f"{book_url}/{page}.html", SCREENSHOTS / f"explorer-{Path(page).name}")
+    assert audit.explorers >= 1, f"{page} has no explorer (book/_helpers.py explorer)"
+    assert not audit.problems, f"{page}:\n  " + "\n  ".join(audit.problems)
 
 
 def write_site(directory, page):
@@ -206,3 +222,93 @@ def test_audit_reports_math_that_mathjax_never_typeset(browser, tmp_path):
     assert any("math not typeset: \\(x^2\\)" in problem for problem in problems), problems
     assert any("HTTP 404" in problem and "missing.js" in problem for problem in problems), problems
     assert len(problems) == 2, problems
+
+
+def synthetic_draw(a, b, shape, n):
+    # A figure whose colour depends on every control but `n`, none at all for a=3; the text names them all.
+    if a == 3:
+        return None, f"a=3 draws no figure (b={b}, shape={shape}, n={n})"
+    fig = _helpers.plt.figure(figsize=(0.6, 0.4))
+    fig.patch.set_facecolor((a / 3, b, 0.5 if shape == "square" else 0.9))
+    return fig, f"a={a}, b={b}, shape='{shape}', n={n}: 1 < 2 & \"quoted\""
+
+
+SYNTHETIC = dict(controls={"a": [1, 2, 3], "b": [0.25, 0.5, 1.0], "shape": ["square", "round"], "n": range(5)},
+                 base=dict(a=2, b=0.5, shape="square", n=3), together=("a", "b"))
+
+
+def explorer_site(directory, script=None):
+    """A page holding the synthetic explorer, with the book's explorer.js (or `script` in its place)."""
+    block = _helpers.render_explorer(synthetic_draw, dpi=20, **SYNTHETIC)
+    (directory / "explorer.js").write_text(script or (STATIC / "explorer.js").read_text())
+    (directory / "book.css").write_text((STATIC / "book.css").read_text())
+    (directory / "index.html").write_text(
+        '<!doctype html><html><head><link rel="icon" href="data:,"><link rel="stylesheet" href="book.css">'
+        '<script src="explorer.js"></script></head><body><article><p>An explorer:</p>'
+        f'<div class="cell_output"><div class="output text_html">{block}</div></div></article></body></html>')
+    return block
+
+
+def test_explorer_grid_is_every_combination_of_together_and_the_rest_one_at_a_time():
+    states = _helpers.explorer_states(**SYNTHETIC)
+    keys = [tuple(state.values()) for state in states]
+    assert keys[0] == (2, 0.5, "square", 3) and len(set(keys)) == len(keys)
+    assert len(states) == 3 * 3 + (2 - 1) + (5 - 1)  # a x b, then shape and n alone
+    assert all(state["shape"] == "square" and state["n"] == 3 for state in states if state["a"] != 2)
+    with pytest.raises(ValueError, match="not one of its values"):
+        _helpers.explorer_states({"a": [1, 2]}, {"a": 3})
+    with pytest.raises(ValueError, match="must be named"):
+        _helpers.explorer_states({"a": [1, 2]}, {"a": 1}, together=("b",))
+
+
+def test_explorer_without_javascript_shows_the_base_state(tmp_path):
+    block = explorer_site(tmp_path)
+    data = json.loads(re.search(r'class="explorer-data">(.*?)</script>', block).group(1).replace("<\\/", "</"))
+    frame, text = data["shown"][0]
+    assert f'src="data:image/png;base64,{data["frames"][frame]}"' in block
+    assert f'<div class="explorer-text">{data["texts"][text]}</div>' in block
+    assert html.escape("a=2, b=0.5, shape='square', n=3: 1 < 2", quote=False) in data["texts"][text]
+    assert '<div class="explorer-controls" hidden>' in block and "need JavaScript" in block
+    assert len(data["states"]) == len(data["shown"]) == 14 and data["shown"][-1][0] != -1
+    assert sum(frame < 0 for frame, _ in data["shown"]) == 3  # a=3 with each b: no figure
+
+
+def test_explorer_check_passes_an_explorer_that_follows_its_controls(browser, tmp_path):
+    explorer_site(tmp_path)
+    with serve(tmp_path) as url:
+        audit = explore_page(browser, f"{url}/index.html", tmp_path / "shots" / "explorer")
+        assert audit_page(browser, f"{url}/index.html").problems == []
+    assert audit.explorers == 1 and audit.problems == []
+    assert audit.moves == 3 + 3 + 2 + 4  # each control: last, first, middle (when not the base), base again
+    shots = sorted(path.name for path in (tmp_path / "shots").iterdir())  # each control at its last value
+    assert shots == [f"explorer-1-{name}.png" for name in sorted(SYNTHETIC["controls"])]
+    assert all(path.read_bytes().startswith(b"\x89PNG") for path in (tmp_path / "shots").iterdir())
+
+
+def test_explorer_check_reports_an_explorer_that_does_not_follow(browser, tmp_path):
+    script = (STATIC / "explorer.js").read_text()
+    broken = script.replace("text.innerHTML = data.texts[shownText];", "").replace(
+        "data.frames[frame]", "data.frames[0]")
+    assert broken.count("data.frames[0]") == 1 and "data.texts[shownText]" not in broken
+    explorer_site(tmp_path, script=broken + "\nwindow.addEventListener('input', () => null.crash);\n")
+    with serve(tmp_path) as url:
+        problems = explore_page(browser, f"{url}/index.html").problems
+    for needle in ("the text is not the one computed", "the figure is not the frame computed",
+                   "JavaScript error in"):
+        assert any(needle in problem for problem in problems), f"{needle!r} went unnoticed: {problems}"
+    explorer_site(tmp_path, script="// no explorer script\n")
+    with serve(tmp_path) as url:
+        problems = explore_page(browser, f"{url}/index.html").problems
+    assert problems == ["explorer 1: its controls were not switched on (book/_static/explorer.js)"]
+
+
+def test_every_colab_setup_cell_clones_the_configured_repository(tmp_path):
+    url, branch = _book_build.configured_repository()
+    for notebook in sorted((ROOT / "book").glob("*.ipynb")):
+        assert _book_build.setup_cell_problem(notebook, url, branch) is None, notebook.name
+    copy = tmp_path / "chapter.ipynb"
+    copy.write_text((ROOT / "book" / "02_minigrad.ipynb").read_text(encoding="utf-8"), encoding="utf-8")
+    _book_build.write_setup_cell(copy, "https://example.org/fork", "draft")
+    assert "clones https://example.org/fork (draft), not" in _book_build.setup_cell_problem(copy, url, branch)
+    _book_build.write_setup_cell(copy, url, branch)
+    assert copy.read_text(encoding="utf-8") == (ROOT / "book" / "02_minigrad.ipynb").read_text(encoding="utf-8")
