@@ -1,22 +1,27 @@
-"""How good are the DCGAN's digits? Train with the defaults, then judge 1,000 samples with a classifier.
+"""How good are the DCGAN's digits? Train the recipe over several seeds, judge 1,000 samples of each with a classifier.
 
-    python bench/dcgan_quality.py                       # minigrad's DCGAN with its default recipe
-    python bench/dcgan_quality.py --torch-baseline      # and the reference DCGAN in PyTorch, same wall clock
+    python bench/dcgan_quality.py --torch-baseline --ablations            # what RESULTS.md and chapter 9 show
+    python bench/dcgan_quality.py --steps 2000 --seeds 0 --try "loss='hinge', spectral_norm=True"  # a screen
 
-The judge is a small minigrad CNN trained on the 4,000 bundled "train" digits (its accuracy on the
-1,000 held-out "test" digits is reported). For 1,000 generated digits it reports the share classified
-with confidence >= 0.9, the share of each class, and the Frechet distance between the classifier's
-penultimate-layer features of the samples and of the real test digits (FID's formula with this
-classifier in place of Inception). The same numbers for real "train" digits give the scale.
-The PyTorch baseline gets minigrad's wall-clock training time, so run this on a quiet machine: load
-during either training skews the comparison (the JSON records the load average before and after;
-`median_seconds_per_step` is robust to it). With --ablations (about 25 minutes more) it also trains
-the recipe with one part changed at a time.
-Writes bench/results/dcgan_quality.json, dcgan_samples.png (+ _torch_baseline.png) and
-dcgan_generator.npz (the trained generator, which book/09_dcgan.ipynb draws with).
+The judge is a small minigrad CNN trained once on the 4,000 bundled "train" digits and cached in
+results/dcgan_judge.npz (minigrad.save; retrained if missing or made with other settings); its accuracy
+on the 1,000 held-out "test" digits is reported. For 1,000 generated digits it reports the share
+classified with confidence >= 0.9, the share of each class, and the Frechet distance between the
+classifier's penultimate-layer features of the samples and of the real test digits (FID's formula with
+this classifier in place of Inception). The same numbers for real "train" digits give the scale.
+
+Quality is compared at fixed step counts, which load on the machine cannot change; time is measured
+apart: the median seconds per training step (2 threads, the default command's setting) of the recipe
+and of PyTorch's reference DCGAN, over many steps, converts steps to seconds. The reference gets as many
+steps as fit into the recipe's training time at its own median step time. Trainings run in --jobs worker
+processes of one BLAS thread each at low priority; finished runs are cached in results/dcgan_runs.json
+(keyed by settings, seed and steps), so a rerun only trains what is new (--fresh forgets them).
+Writes results/dcgan_quality.json, dcgan_samples.png (+ _torch_baseline.png) and dcgan_generator.npz
+(the recipe's seed-0 generator, which book/09_dcgan.ipynb draws with).
 """
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import statistics
@@ -32,8 +37,11 @@ from minigrad import nn  # noqa: E402
 from dcgan import DCGAN, STEPS, image_grid, latent_codes  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+JUDGE, RUNS = os.path.join(RESULTS, "dcgan_judge.npz"), os.path.join(RESULTS, "dcgan_runs.json")
 CONFIDENCE = 0.9
 SAMPLES = 1000
+BUDGET_SECONDS = 300  # the issue's training budget on 2 CPU cores
+JUDGE_SETTINGS = dict(epochs=6, batch_size=64, seed=0)
 
 
 def load_average():
@@ -65,6 +73,20 @@ def train_classifier(images, labels, epochs=6, batch_size=64, seed=0):
     return net.eval()
 
 
+def load_judge(retrain=False):
+    """The classifier from results/dcgan_judge.npz, or trained on the real digits (about 20 s) and cached."""
+    if not retrain and os.path.exists(JUDGE):
+        state = minigrad.load(JUDGE)
+        if {k: int(v) for k, v in state["settings"].items()} == JUDGE_SETTINGS:
+            net = classifier()
+            net.load_state_dict(state["weights"])
+            return net.eval()
+    images, labels = minigrad.data.mnist("train", pixel_range=(-1, 1))
+    net = train_classifier(images, labels, **JUDGE_SETTINGS)
+    minigrad.save(dict(settings=JUDGE_SETTINGS, weights=net.state_dict()), JUDGE)  # written atomically
+    return net
+
+
 def judge(net, images):
     """(probabilities (N, 10), features (N, 128)) of images (N, 1, 28, 28), 500 at a time."""
     probabilities, features = [], []
@@ -94,39 +116,85 @@ def quality(net, images, real_features):
     probabilities, features = judge(net, images)
     shares = np.bincount(probabilities.argmax(1), minlength=10) / len(images)
     return dict(confident=float((probabilities.max(1) >= CONFIDENCE).mean()),
-                class_shares=[round(float(s), 4) for s in shares],
+                class_shares=[round(float(s), 4) for s in shares], rarest_class=round(float(shares.min()), 4),
                 frechet_distance=round(frechet_distance(features, real_features), 3))
 
 
+def summary(runs):
+    """mean, min and max over seeds of each score of `runs` (a list of quality dicts)."""
+    return {key: dict(mean=round(float(np.mean([r[key] for r in runs])), 4),
+                      min=round(float(min(r[key] for r in runs)), 4), max=round(float(max(r[key] for r in runs)), 4))
+            for key in ("confident", "rarest_class", "frechet_distance")}
+
+
 # ---- the generators -------------------------------------------------------------------------
-# Each ablation changes one part of the recipe (the last one, all of them: PyTorch's reference settings);
-# the first changes only the seed, to show how much two runs of the same recipe differ.
+# Each ablation changes one part of the recipe and is trained over the same seeds, for the recipe's steps
+# unless it names its own (the same training time at a different cost per step); the last changes all
+# of them: PyTorch's reference settings, trained by minigrad. An average of G's weights does not change
+# the training: every run judges both its averaged and its raw generator.
 ABLATIONS = {
-    "the recipe again, from seed 1": dict(seed=1),
-    "without the shifted views": dict(shift=0),
     "with equal learning rates (2e-4)": dict(lr_g=2e-4),
-    "without label smoothing": dict(real_label=1.0),
-    "with 64 channels": dict(width=64),
-    "the tutorial's settings, in minigrad": dict(width=64, lr_g=2e-4, real_label=1.0, shift=0, ema_decay=0.0),
+    "with an averaged generator (EMA, decay 0.999)": dict(ema_decay=0.999),
+    "with 32 channels, 6,500 steps (the same time)": (dict(width=32), 6500),
+    "with the shifted views (2 px)": dict(shift=2),
+    "with label smoothing (0.9)": dict(real_label=0.9),
+    "with the hinge loss and spectral normalization": dict(loss="hinge", spectral_norm=True),
+    "the tutorial's settings, in minigrad": dict(width=64, lr_g=2e-4),
 }
 
 
-def train_minigrad(images, steps, **changes):
-    """minigrad's DCGAN with its defaults (or `changes` to them): (gan, seconds, median seconds per step)."""
-    gan, times = DCGAN(**changes), []
-    start = time.perf_counter()
-    while gan.steps < steps:
-        tick = time.perf_counter()
-        gan.step(gan.train_batch(images))
-        times.append(time.perf_counter() - tick)
-        if gan.steps % 250 == 0:
-            print(f"  step {gan.steps}/{steps}, {time.perf_counter() - start:.0f} s, load {load_average()}", flush=True)
-    return gan, time.perf_counter() - start, statistics.median(times)
+def run_key(changes, seed, steps):
+    """The cache key of a run: every setting (so a change of the recipe's defaults is a new run), seed, steps."""
+    settings = changes if isinstance(changes, str) else {**DCGAN(**changes).config, "betas": None, "seed": None}
+    return json.dumps(dict(settings=settings, seed=seed, steps=steps), sort_keys=True)
 
 
-def train_torch_reference(images, seconds=None, steps=None, seed=0):
+def train_run(task):
+    """One training in a worker (1 BLAS thread, low priority): the quality of its EMA and raw generators."""
+    from threadpoolctl import threadpool_limits
+    changes, seed, steps, keep = task
+    os.nice(10)
+    with threadpool_limits(1, user_api="blas"):
+        net = load_judge()
+        test_x, _ = minigrad.data.mnist("test", pixel_range=(-1, 1))
+        real_features = judge(net, test_x)[1]
+        images, _ = minigrad.data.mnist("train", pixel_range=(-1, 1))
+        gan, start = DCGAN(**{**changes, "seed": seed}), time.perf_counter()
+        while gan.steps < steps:
+            gan.step(gan.train_batch(images))
+        seconds = time.perf_counter() - start
+        codes = latent_codes(SAMPLES, gan.config["latent_dim"], seed=(0, 3))
+        samples = gan.generate(codes)
+        if keep:  # the book draws with this generator; ema_generator() needs only these two entries
+            save_grid(os.path.join(RESULTS, "dcgan_samples.png"), samples)
+            state = gan.state_dict()
+            minigrad.save({key: state[key] for key in ("config", "generator_ema")},
+                          os.path.join(RESULTS, "dcgan_generator.npz"))
+        return dict(seed=seed, steps=steps, worker_seconds=round(seconds, 1), **quality(net, samples, real_features),
+                    without_ema=quality(net, gan.generate(codes, ema=False), real_features))
+
+
+def torch_run(task):
+    """The PyTorch reference for `steps` steps in a worker: its quality."""
+    import torch
+    seed, steps, keep = task
+    os.nice(10)
+    torch.set_num_threads(1)
+    net = load_judge()
+    test_x, _ = minigrad.data.mnist("test", pixel_range=(-1, 1))
+    real_features = judge(net, test_x)[1]
+    images, _ = minigrad.data.mnist("train", pixel_range=(-1, 1))
+    sample, done, seconds = train_torch_reference(images, steps=steps, seed=seed)
+    samples = sample(latent_codes(SAMPLES, 64, seed=(0, 3)))
+    if keep:
+        save_grid(os.path.join(RESULTS, "dcgan_samples_torch_baseline.png"), samples)
+    return dict(seed=seed, steps=done, worker_seconds=round(seconds, 1), **quality(net, samples, real_features))
+
+
+def train_torch_reference(images, seconds=None, steps=None, seed=0, times=None):
     """The reference DCGAN in PyTorch (Sigmoid + BCELoss, Adam 2e-4 (0.5, 0.999) for both, batch 64),
-    trained for a wall-clock budget or a number of steps: (sample function, steps done, seconds)."""
+    trained for a wall-clock budget or a number of steps: (sample function, steps done, seconds).
+    `times`, a list, gets each step's seconds."""
     import torch
     t = torch.nn
     torch.manual_seed(seed)
@@ -148,7 +216,7 @@ def train_torch_reference(images, seconds=None, steps=None, seed=0):
         index = done % (len(images) // 64)
         if index == 0 and done:
             order = rng.permutation(len(images))
-        real = data[order[index * 64:(index + 1) * 64]]
+        real, tick = data[order[index * 64:(index + 1) * 64]], time.perf_counter()
         fake = generator(torch.randn(64, 64, 1, 1))
         loss_d = bce(discriminator(real).view(-1), ones) + bce(discriminator(fake.detach()).view(-1), zeros)
         opt_d.zero_grad()
@@ -159,6 +227,8 @@ def train_torch_reference(images, seconds=None, steps=None, seed=0):
         loss_g.backward()
         opt_g.step()
         done += 1
+        if times is not None:
+            times.append(time.perf_counter() - tick)
     elapsed = time.perf_counter() - start
 
     def sample(z):
@@ -175,71 +245,155 @@ def save_grid(path, images):
     plt.imsave(path, image_grid(images[:64]), cmap="gray", vmin=0, vmax=1)
 
 
+def median_seconds_per_step(step, repeats=200, warmup=20):
+    """The median wall time of `step()` over `repeats` calls, after `warmup` calls: robust to load spikes."""
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(repeats):
+        tick = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - tick)
+    return statistics.median(times)
+
+
+def time_minigrad(changes, images, repeats):
+    gan = DCGAN(**changes)
+    return median_seconds_per_step(lambda: gan.step(gan.train_batch(images)), repeats)
+
+
+def time_torch(images, repeats, warmup=20):
+    import torch
+    torch.set_num_threads(2)
+    times = []
+    train_torch_reference(images, steps=warmup + repeats, times=times)
+    return statistics.median(times[warmup:])
+
+
+def cached_runs(fresh):
+    if fresh or not os.path.exists(RUNS):
+        return {}
+    with open(RUNS) as file:
+        return json.load(file)
+
+
+def write_json(path, data):
+    with open(path + ".tmp", "w") as file:  # then renamed: a run killed midway leaves the old file whole
+        json.dump(data, file, indent=1)
+    os.replace(path + ".tmp", path)
+
+
+def train_all(tasks, cache, jobs):
+    """Train every (kind, task) not in the cache, `jobs` at a time; each result is cached as it comes."""
+    todo = [(key, kind, task) for key, (kind, task) in tasks.items() if key not in cache]
+    print(f"{len(tasks) - len(todo)} runs cached, {len(todo)} to train", flush=True)
+    if not todo:
+        return
+    with multiprocessing.get_context("spawn").Pool(jobs, maxtasksperchild=1) as pool:
+        pending = {key: pool.apply_async(torch_run if kind == "torch" else train_run, (task,)) for key, kind, task in todo}
+        for key, result in pending.items():
+            cache[key] = result.get()
+            write_json(RUNS, {**cached_runs(False), **cache})  # another invocation may have added runs
+            print(f"  {key}: confident {cache[key]['confident']:.3f}, FD {cache[key]['frechet_distance']:.1f}, "
+                  f"rarest {cache[key]['rarest_class']:.3f} ({cache[key]['worker_seconds']:.0f} s), load "
+                  f"{load_average()}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=STEPS, help="minigrad training steps (default: the recipe's)")
+    parser.add_argument("--steps", type=int, default=STEPS, help="training steps (default: the recipe's)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--try", dest="tries", action="append", default=[], metavar="CHANGES",
+                        help="also train the recipe with these keyword changes, e.g. \"loss='hinge'\"")
     parser.add_argument("--torch-baseline", action="store_true", help="also train PyTorch's reference DCGAN")
-    parser.add_argument("--torch-steps", type=int, help="train the PyTorch baseline for this many steps instead "
-                                                         "of minigrad's wall-clock time")
+    parser.add_argument("--torch-seeds", type=int, nargs="+", help="its seeds (default: --seeds)")
     parser.add_argument("--ablations", action="store_true", help="also train the recipe without each of its parts")
+    parser.add_argument("--ablation", action="append", metavar="NAME", help="only these ablations (repeatable)")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="train nothing new for the ablations: report the seeds already cached")
+    parser.add_argument("--time", action="store_true", help="measure seconds per step (implied by --torch-baseline)")
+    parser.add_argument("--jobs", type=int, default=2, help="trainings at a time (default 2)")
+    parser.add_argument("--fresh", action="store_true", help="retrain the cached runs and the judge")
     args = parser.parse_args()
     os.makedirs(RESULTS, exist_ok=True)
     report = dict(machine=dict(cpus=os.cpu_count(), processor=platform.processor() or platform.machine(),
                                python=platform.python_version(), numpy=np.__version__, load_before=load_average()))
     train_x, train_y = minigrad.data.mnist("train", pixel_range=(-1, 1))
     test_x, test_y = minigrad.data.mnist("test", pixel_range=(-1, 1))
-
-    start = time.perf_counter()
-    net = train_classifier(train_x, train_y)
+    net = load_judge(retrain=args.fresh)
     test_probabilities, real_features = judge(net, test_x)
-    accuracy = float((test_probabilities.argmax(1) == test_y).mean())
-    report["classifier"] = dict(test_accuracy=accuracy, train_seconds=round(time.perf_counter() - start, 1))
+    report["classifier"] = dict(test_accuracy=float((test_probabilities.argmax(1) == test_y).mean()), **JUDGE_SETTINGS)
     report["real_train_digits"] = quality(net, train_x[:SAMPLES], real_features)
-    print(f"classifier: {accuracy:.1%} on the 1,000 test digits; real train digits: {report['real_train_digits']}")
+    print(f"judge: {report['classifier']}; real train digits: {report['real_train_digits']}")
 
-    print(f"training minigrad's DCGAN for {args.steps} steps ...")
-    gan, seconds, per_step = train_minigrad(train_x, args.steps)
-    codes = latent_codes(SAMPLES, gan.config["latent_dim"], seed=(0, 3))
-    samples = gan.generate(codes)
-    save_grid(os.path.join(RESULTS, "dcgan_samples.png"), samples)
-    state = gan.state_dict()  # keep what ema_generator() needs: the book draws with it
-    minigrad.save({key: state[key] for key in ("config", "generator_ema")},
-                  os.path.join(RESULTS, "dcgan_generator.npz"))
-    report["minigrad"] = dict(recipe=gan.config, steps=gan.steps, train_seconds=round(seconds, 1),
-                              median_seconds_per_step=round(per_step, 4), load_after_training=load_average(),
-                              **quality(net, samples, real_features))
-    print(f"minigrad: {report['minigrad']}")
-    report["minigrad_without_ema"] = quality(net, gan.generate(codes, ema=False), real_features)
+    timing_path = os.path.join(RESULTS, "dcgan_timing.json")
+    if os.path.exists(timing_path) and not (args.time or args.fresh):
+        with open(timing_path) as file:
+            report["seconds_per_step"] = json.load(file)  # the same timing, so the cached runs still fit
+    elif args.time or args.torch_baseline:  # before the trainings, alone on the machine
+        timing = dict(recipe=DCGAN().config, minigrad=round(time_minigrad({}, train_x, 300), 4),
+                      load_before=load_average())
+        timing["torch"] = round(time_torch(train_x, 300), 4)
+        timing["load_after"] = load_average()
+        write_json(timing_path, timing)
+        report["seconds_per_step"] = timing
+    if "seconds_per_step" in report:
+        print(f"median seconds per step (2 threads): {report['seconds_per_step']}", flush=True)
 
-    if args.torch_baseline:  # right after minigrad's training, so that both see the same machine load
-        import torch
-        budget = None if args.torch_steps else seconds
-        print(f"training PyTorch's reference DCGAN for {args.torch_steps or f'{budget:.0f} s'} ...")
-        sample, steps, torch_seconds = train_torch_reference(train_x, seconds=budget, steps=args.torch_steps)
-        samples = sample(latent_codes(SAMPLES, 64, seed=(0, 3)))
-        save_grid(os.path.join(RESULTS, "dcgan_samples_torch_baseline.png"), samples)
-        report["torch_baseline"] = dict(torch=torch.__version__, threads=torch.get_num_threads(), steps=steps,
-                                        train_seconds=round(torch_seconds, 1), load_after_training=load_average(),
-                                        **quality(net, samples, real_features))
-        print(f"PyTorch baseline: {report['torch_baseline']}")
-
-    if args.ablations:
-        report["ablations"] = {}
+    variants = {"the recipe": ({}, args.steps)}
+    variants.update({f"the recipe with {text}": (eval(f"dict({text})", {}), args.steps)  # noqa: S307
+                     for text in args.tries})
+    if args.ablations or args.ablation:
         for name, changes in ABLATIONS.items():
-            print(f"ablation: {name} {changes} ...")
-            ablated, ablated_seconds, _ = train_minigrad(train_x, args.steps, **changes)
-            digits = ablated.generate(latent_codes(SAMPLES, ablated.config["latent_dim"], seed=(0, 3)))
-            report["ablations"][name] = dict(changes=changes, steps=ablated.steps,
-                                             train_seconds=round(ablated_seconds, 1),
-                                             **quality(net, digits, real_features))
-            print(f"  {report['ablations'][name]}")
+            if args.ablation is None or name in args.ablation:
+                changes, steps = changes if isinstance(changes, tuple) else (changes, args.steps)
+                variants[f"the recipe {name}" if name.startswith("with") else name] = (changes, steps)
+    cache = cached_runs(args.fresh)
+    seeds_of = {name: [seed for seed in args.seeds if not (args.cached_only and name != "the recipe"
+                                                           and run_key(changes, seed, steps) not in cache)]
+                for name, (changes, steps) in variants.items()}
+    variants = {name: value for name, value in variants.items() if seeds_of[name]}
+    tasks = {run_key(changes, seed, steps): ("minigrad", (changes, seed, steps, not changes and seed == 0
+                                                          and steps == STEPS))
+             for name, (changes, steps) in variants.items() for seed in seeds_of[name]}
+    if args.torch_baseline:
+        torch_steps = int(args.steps * report["seconds_per_step"]["minigrad"] / report["seconds_per_step"]["torch"])
+        torch_tasks = {run_key("torch reference", seed, torch_steps): ("torch", (seed, torch_steps, seed == 0))
+                       for seed in args.torch_seeds or args.seeds}
+        tasks.update(torch_tasks)
+    train_all(tasks, cache, args.jobs)
 
+    per_step = report.get("seconds_per_step", {}).get("minigrad")
+    report["variants"] = {}
+    for name, (changes, steps) in variants.items():
+        runs = [cache[run_key(changes, seed, steps)] for seed in seeds_of[name]]
+        entry = dict(changes=changes, steps=steps, seeds=seeds_of[name], **summary(runs), runs=runs)
+        if per_step and not changes:
+            entry["train_seconds"] = round(steps * per_step, 1)
+        report["variants"][name] = entry
+        if not changes and DCGAN().config["ema_decay"]:
+            report["variants"]["the recipe, digits from G itself instead of its average"] = dict(
+                changes="no EMA", steps=args.steps, seeds=args.seeds, **summary([r["without_ema"] for r in runs]))
+    recipe = report["variants"]["the recipe"]
+    report["minigrad"] = dict(recipe=DCGAN().config, **recipe)
+    if args.torch_baseline:
+        runs = [cache[key] for key in torch_tasks]
+        report["torch_baseline"] = dict(torch=__import__("torch").__version__, threads=2, steps=torch_steps,
+                                        train_seconds=round(torch_steps * report["seconds_per_step"]["torch"], 1),
+                                        seeds=args.torch_seeds or args.seeds, **summary(runs), runs=runs)
+    recipe_settings = json.loads(run_key({}, 0, 0))["settings"]
+    report["screens"] = []  # every other cached run: one seed each, most of them shorter
+    for key, result in sorted(cache.items()):
+        settings = json.loads(key).get("settings")
+        if isinstance(settings, dict) and key not in tasks and result["steps"] >= 1000:
+            changes = {k: v for k, v in settings.items() if v != recipe_settings[k]}
+            report["screens"].append(dict(changes=changes, **result))
     report["machine"]["load_after"] = load_average()
-    path = os.path.join(RESULTS, "dcgan_quality.json")
-    with open(path + ".tmp", "w") as file:  # then renamed: a run killed midway leaves the old file whole
-        json.dump(report, file, indent=2)
-    os.replace(path + ".tmp", path)
-    print(f"wrote {path}")
+    for name, entry in report["variants"].items():
+        print(f"{name:60} confident {entry['confident']}  FD {entry['frechet_distance']}  rarest {entry['rarest_class']}")
+    if args.steps == STEPS and args.seeds == [0, 1, 2] and not args.tries and args.torch_baseline:
+        write_json(os.path.join(RESULTS, "dcgan_quality.json"), report)
+        print("wrote results/dcgan_quality.json")
 
 
 if __name__ == "__main__":

@@ -9,34 +9,36 @@ The reference setting (PyTorch's DCGAN tutorial scaled to MNIST) is L = w = 64, 
 end of the discriminator, BCELoss and Adam(lr=2e-4, betas=(0.5, 0.999)) for both networks, batch 64:
 `Generator()` and `Discriminator(sigmoid=True)` are its networks.
 The recipe (the defaults of `DCGAN`) keeps the architecture and changes how it is trained; what
-each part is worth is measured by `python bench/dcgan_quality.py --ablations`:
-  - w = 32: the middle layers cost a quarter as much, so STEPS = 3000 take about 2.5 minutes on
-    2 CPU cores instead of 5 (at equal steps, w = 64 was not measurably better);
+each part is worth is measured by `python bench/dcgan_quality.py --ablations` (bench/RESULTS.md):
+  - w = 48 and STEPS = 4000: about 285 s on 2 CPU cores, inside a 300 s budget (at equal steps,
+    wider networks reached a lower Frechet distance; 48 channels cost 1.6x the time of 32 per step);
   - G learns 5x faster than D: Adam lr 1e-3 for G, 2e-4 for D (equal rates crowd the digits into
     fewer classes);
-  - D outputs logits into BCEWithLogitsLoss, and learns "real" as 0.9 (one-sided label smoothing);
-  - D sees every image, real or fake, shifted by up to 2 pixels (the translation of DiffAugment,
-    Zhao et al., 2020): 4,000 real digits are few enough to learn by heart;
-  - samples come from an exponential moving average of G's weights (decay 0.999), in eval mode.
+  - D outputs logits into BCEWithLogitsLoss (the same loss, without rounding the sigmoid);
+  - samples come from G in eval mode (BatchNorm with its running statistics).
+Tried and switched off by default, since they did not measurably help: an exponential moving average
+of G's weights (ema_decay=0.999; with 0 the "EMA" generator is G itself), one-sided label smoothing
+(real_label=0.9), DiffAugment's translation (shift=2) and cutout (cutout=0.5), the hinge loss
+(loss="hinge") and spectral normalization of D (spectral_norm=True, SN-GAN's D without BatchNorm).
 Randomness comes from the seed and the step number, so a run resumed from a checkpoint continues
 exactly as if it had never stopped.
 """
 import numpy as np
 
-from minigrad import full, manual_seed, nn, no_grad, tensor
+from minigrad import full, manual_seed, nn, no_grad, randn, tensor
 from minigrad.backend import to_device
-from minigrad.nn.functional import pad
+from minigrad.nn.functional import conv2d, pad, relu
 from minigrad.optim import Adam
 
-__all__ = ["Generator", "Discriminator", "init_weights", "DCGAN", "STEPS", "generate", "ema_generator",
-           "latent_codes", "image_grid"]
+__all__ = ["Generator", "Discriminator", "SpectralNormConv2d", "init_weights", "DCGAN", "STEPS", "generate",
+           "ema_generator", "latent_codes", "image_grid", "translate", "cutout"]
 
-STEPS = 3000  # the recipe's training length
+STEPS = 4000  # the recipe's training length
 
 
 def init_weights(module):
-    """The DCGAN paper's initialization, for Module.apply: conv weights N(0, 0.02), BatchNorm scales
-    N(1, 0.02), biases 0."""
+    """DCGAN's initialization, for Module.apply: conv weights N(0, 0.02) (the paper), BatchNorm scales
+    N(1, 0.02) and biases 0 (the reference code: PyTorch's DCGAN tutorial, after the original DCGAN code)."""
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         nn.init.normal_(module.weight, 0.0, 0.02)
     elif isinstance(module, nn.BatchNorm2d):
@@ -65,13 +67,52 @@ class Generator(nn.Sequential):
         self.apply(init_weights)
 
 
-class Discriminator(nn.Sequential):
-    """images (N, 1, 28, 28) -> (N, 1, 1, 1): a logit of "real", or a probability if `sigmoid`."""
+def _normalize(vector, eps):
+    """vector / max(|vector|, eps), on raw NumPy or CuPy arrays."""
+    return vector / max(float((vector * vector).sum()) ** 0.5, eps)
 
-    def __init__(self, width=64, sigmoid=False):
-        super().__init__(nn.Conv2d(1, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
-                         nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), nn.BatchNorm2d(2 * width),
-                         nn.LeakyReLU(0.2), nn.Conv2d(2 * width, 1, 7), *([nn.Sigmoid()] if sigmoid else []))
+
+class SpectralNormConv2d(nn.Conv2d):
+    """A Conv2d that convolves with weight / sigma, sigma the largest singular value of the weight as an
+    (out, in*kH*kW) matrix (Miyato et al., 2018), as `torch.nn.utils.spectral_norm(nn.Conv2d(...))` does:
+    in training mode each forward first takes one power-iteration step, u <- Wv / |Wv| after
+    v <- W^T u / |W^T u|, and sigma = u^T W v; the gradient flows through W, not through u and v.
+    `weight` holds PyTorch's `weight_orig`; `weight_u` and `weight_v` are its buffers of the same names."""
+
+    def __init__(self, *args, eps=1e-12, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.eps = eps
+        rows, columns = self.weight.shape[0], int(np.prod(self.weight.shape[1:]))
+        start = randn(rows + columns).numpy()  # from minigrad's generator, so manual_seed fixes it
+        self.register_buffer("weight_u", tensor(_normalize(start[:rows], eps), device=self.weight.device))
+        self.register_buffer("weight_v", tensor(_normalize(start[rows:], eps), device=self.weight.device))
+
+    def normalized_weight(self):
+        matrix = self.weight.reshape(self.weight.shape[0], -1)
+        if self.training:  # one power-iteration step, on the raw arrays: u and v are constants to autograd
+            w, u = matrix.array, self.weight_u.array
+            v = _normalize(w.T @ u, self.eps)
+            self.weight_v.array[...] = v
+            self.weight_u.array[...] = _normalize(w @ v, self.eps)
+        u, v = self.weight_u.array, self.weight_v.array
+        sigma = (matrix * tensor(u[:, None] * v[None, :], device=self.weight.device)).sum()  # u^T W v
+        return self.weight / sigma
+
+    def forward(self, input):
+        return conv2d(input, self.normalized_weight(), self.bias, self.stride, self.padding, self.dilation,
+                      self.groups)
+
+
+class Discriminator(nn.Sequential):
+    """images (N, 1, 28, 28) -> (N, 1, 1, 1): a logit of "real", or a probability if `sigmoid`.
+    With `spectral_norm`, every convolution is a SpectralNormConv2d and the BatchNorm goes (SN-GAN's D)."""
+
+    def __init__(self, width=64, sigmoid=False, spectral_norm=False):
+        conv = SpectralNormConv2d if spectral_norm else nn.Conv2d
+        middle = [] if spectral_norm else [nn.BatchNorm2d(2 * width)]
+        super().__init__(conv(1, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+                         conv(width, 2 * width, 4, stride=2, padding=1), *middle,
+                         nn.LeakyReLU(0.2), conv(2 * width, 1, 7), *([nn.Sigmoid()] if sigmoid else []))
         self.apply(init_weights)
 
 
@@ -85,6 +126,18 @@ def translate(images, shift, rng):
     cols = to_device(offsets[1][:, None, None] + np.arange(w), images.device)  # (N, 1, W)
     batch = to_device(np.arange(n)[:, None, None], images.device)
     return padded[batch, :, rows, cols].permute(0, 3, 1, 2)
+
+
+def cutout(images, fraction, rng):
+    """images (N, C, H, W) with one square of side fraction * H per image, at a random place, set to 0
+    (DiffAugment's cutout, Zhao et al., 2020; the square may hang over the border)."""
+    n, _, h, w = images.shape
+    size = int(h * fraction + 0.5)
+    starts = rng.integers(0, [[h + (1 - size % 2)], [w + (1 - size % 2)]], size=(2, n)) - size // 2
+    rows = np.arange(h) - starts[0][:, None]  # (N, H): row index relative to the square's first row
+    cols = np.arange(w) - starts[1][:, None]
+    keep = ~(((0 <= rows) & (rows < size))[:, :, None] & ((0 <= cols) & (cols < size))[:, None, :])
+    return images * tensor(keep[:, None].astype(np.float32), device=images.device)
 
 
 def latent_codes(n, latent_dim=64, seed=0):
@@ -131,21 +184,25 @@ def ema_generator(state, device="cpu"):
 
 class DCGAN:
     """A generator, a discriminator, their Adam optimizers and an exponential moving average (EMA) of
-    the generator's weights, trained by `step(real)`. The defaults are the recipe above; shift=0,
-    real_label=1 and ema_decay=0 turn its parts off.
+    the generator's weights, trained by `step(real)`. The defaults are the recipe above; the other
+    settings switch on the parts it tried and dropped (e.g. shift=2, real_label=0.9, ema_decay=0.999).
 
     One training step: `gan.step(gan.train_batch(images))`, images (M, 1, 28, 28) in [-1, 1].
     """
 
-    def __init__(self, latent_dim=64, width=32, resize_conv=False, batch_size=64, lr_g=1e-3, lr_d=2e-4,
-                 betas=(0.5, 0.999), real_label=0.9, shift=2, ema_decay=0.999, seed=0, device="cpu"):
+    def __init__(self, latent_dim=64, width=48, resize_conv=False, batch_size=64, lr_g=1e-3, lr_d=2e-4,
+                 betas=(0.5, 0.999), real_label=1.0, shift=0, ema_decay=0.0, loss="bce", spectral_norm=False,
+                 cutout=0.0, seed=0, device="cpu"):
+        if loss not in ("bce", "hinge"):
+            raise ValueError(f'loss must be "bce" or "hinge", got {loss!r}')
         self.config = dict(latent_dim=latent_dim, width=width, resize_conv=resize_conv, batch_size=batch_size,
                            lr_g=lr_g, lr_d=lr_d, betas=tuple(betas), real_label=real_label, shift=shift,
-                           ema_decay=ema_decay, seed=seed)
+                           ema_decay=ema_decay, loss=loss, spectral_norm=bool(spectral_norm),
+                           cutout=float(cutout), seed=seed)
         self.device = device
         manual_seed(seed)
         self.generator = Generator(latent_dim, width, resize_conv).to(device)
-        self.discriminator = Discriminator(width).to(device)
+        self.discriminator = Discriminator(width, spectral_norm=spectral_norm).to(device)
         self.generator_ema = Generator(latent_dim, width, resize_conv).to(device)
         self.generator_ema.load_state_dict(self.generator.state_dict())
         self.opt_g = Adam(self.generator.parameters(), lr=lr_g, betas=betas)
@@ -158,9 +215,12 @@ class DCGAN:
         return np.random.default_rng((self.config["seed"], purpose, self.steps))
 
     def _judge(self, images, rng):
-        """D's logits (N,) for images, each seen shifted by up to `shift` pixels (DiffAugment)."""
-        shift = self.config["shift"]
-        return self.discriminator(translate(images, shift, rng) if shift else images).reshape(-1)
+        """D's logits (N,) for images, each seen shifted by up to `shift` pixels and with a square of
+        side `cutout` * 28 blanked (DiffAugment's translation and cutout), where those are on."""
+        shift, fraction = self.config["shift"], self.config["cutout"]
+        images = translate(images, shift, rng) if shift else images
+        images = cutout(images, fraction, rng) if fraction else images
+        return self.discriminator(images).reshape(-1)
 
     def _bce(self, logits, target):
         return self.loss(logits, full(logits.shape, target, device=self.device))
@@ -172,13 +232,17 @@ class DCGAN:
         z = tensor(rng.standard_normal((n, config["latent_dim"], 1, 1), dtype=np.float32), device=self.device)
         fake = self.generator(z)
         logit_real, logit_fake = self._judge(real, rng), self._judge(fake.detach(), rng)
-        # Real digits count as real_label < 1 (one-sided label smoothing): D never gets overconfident.
-        loss_d = self._bce(logit_real, config["real_label"]) + self._bce(logit_fake, 0.0)
+        if config["loss"] == "hinge":  # D wants real logits >= 1 and fake ones <= -1, and no further
+            loss_d = relu(1 - logit_real).mean() + relu(1 + logit_fake).mean()
+        else:  # real digits count as real_label < 1 (one-sided label smoothing): D never gets overconfident
+            loss_d = self._bce(logit_real, config["real_label"]) + self._bce(logit_fake, 0.0)
         self.opt_d.zero_grad()
         loss_d.backward()
         self.opt_d.step()
         self.discriminator.requires_grad_(False)  # G's update needs no gradient for D's weights
-        loss_g = self._bce(self._judge(fake, rng), 1.0)  # non-saturating: make D call the fakes real
+        logit_g = self._judge(fake, rng)
+        # non-saturating: make D call the fakes real (for hinge, raise their logits)
+        loss_g = -logit_g.mean() if config["loss"] == "hinge" else self._bce(logit_g, 1.0)
         self.opt_g.zero_grad()
         loss_g.backward()
         self.opt_g.step()

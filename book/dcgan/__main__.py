@@ -1,6 +1,6 @@
 """Train the DCGAN and draw samples from the command line.
 
-    python -m dcgan train --out runs/dcgan [--steps 3000] [--batch-size 64] [--seed 0] [--device cpu]
+    python -m dcgan train --out runs/dcgan [--steps 4000] [--batch-size 64] [--seed 0] [--device cpu]
     python -m dcgan sample --run runs/dcgan --n 64 --out digits.png     # or digits.npy
 
 `train` writes RUN_DIR/checkpoint.npz, RUN_DIR/losses.csv and RUN_DIR/samples/step_XXXXX.png (the
