@@ -165,3 +165,22 @@ def test_rows_after_the_checkpoint_go_even_when_cut_short(tmp_path, trained_chec
     losses.write_text(HEADER + "1,0.5,0.6,0.7,0.8\n\n2,0.5,0.6,0.7,0.8\n3,0.")
     assert main(["train", "--out", str(tmp_path), "--steps", "1"]) == 0
     assert losses.read_text() == HEADER + "1,0.5,0.6,0.7,0.8\n"
+
+
+def test_trimming_the_log_is_atomic(tmp_path, monkeypatch):
+    """Resuming rewrites losses.csv without the rows after the checkpoint; a failure midway loses nothing."""
+    from dcgan import __main__ as cli
+    log = tmp_path / "losses.csv"
+    log.write_text(",".join(cli.COLUMNS) + "\n" + "".join(f"{step},1,2,3,4\n" for step in (1, 2, 3)))
+    before = log.read_text()
+
+    def broken(self, rows):
+        raise OSError("disk full")
+    monkeypatch.setattr(csv.DictWriter, "writerows", broken)
+    with pytest.raises(OSError, match="disk full"):
+        cli._keep_rows_up_to(str(log), 2)
+    assert log.read_text() == before  # the old code truncated the file first
+    monkeypatch.undo()
+    cli._keep_rows_up_to(str(log), 2)
+    assert [row["step"] for row in csv.DictReader(log.open())] == ["1", "2"]
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]

@@ -8,12 +8,14 @@ same fixed codes every time), and resumes from the checkpoint when RUN_DIR alrea
 """
 import argparse
 import csv
+import io
 import os
 import sys
 
 import numpy as np
 
 from minigrad import cuda, load, save
+from minigrad.serialization import atomic_write
 from minigrad.data import mnist
 
 from . import DCGAN, STEPS, ema_generator, generate, image_grid, latent_codes
@@ -106,8 +108,17 @@ def _keep_rows_up_to(path, step):
 
 
 def _write_rows(path, rows, mode="a"):
-    new = mode == "w" or not os.path.exists(path)
-    with open(path, mode, newline="") as file:
+    """Append rows to the log (with a header if it is new); mode "w" replaces the whole file atomically."""
+    if mode == "w":  # all of it written first, then renamed over the old file: a crash loses no rows
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+        with atomic_write(path) as file:
+            file.write(text.getvalue().encode())
+        return
+    new = not os.path.exists(path)
+    with open(path, "a", newline="") as file:
         writer = csv.DictWriter(file, COLUMNS)
         if new:
             writer.writeheader()
