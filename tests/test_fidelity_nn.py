@@ -160,17 +160,22 @@ def test_l1_and_mse_broadcast_warning_bad_weight_and_legacy_flags():
 NLL_CASES = [((6, 4), (6,)), ((3, 4, 2, 5), (3, 2, 5)), ((4,), ())]
 
 
-@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-@pytest.mark.parametrize("input_shape, target_shape", NLL_CASES)
-@pytest.mark.parametrize("weighted", [False, True])
-def test_nll_loss(reduction, input_shape, target_shape, weighted, device):
+def class_loss_case(input_shape, target_shape, weighted, ignored):
+    """Logits, int64 targets (the first one `ignored`, the ignore_index below) and maybe class weights."""
     rng = np.random.default_rng(0)
     x = random_array(input_shape, seed=rng)
     classes = input_shape[1] if len(input_shape) > 1 else input_shape[0]
     target = random_array(target_shape, "int64", rng, (0, classes))
     if target.ndim:
-        target.flat[0] = 1  # ignored below
-    extras = [random_array(classes, seed=rng, between=(0.5, 2))] if weighted else []
+        target.flat[0] = ignored
+    return x, target, [random_array(classes, seed=rng, between=(0.5, 2))] if weighted else []
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("input_shape, target_shape", NLL_CASES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_nll_loss(reduction, input_shape, target_shape, weighted, device):
+    x, target, extras = class_loss_case(input_shape, target_shape, weighted, ignored=1)
     kwargs = dict(ignore_index=1, reduction=reduction)
     compare_with_torch(lambda a, t, *w: F.nll_loss(a, t, *w, **kwargs),
                        lambda a, t, *w: TF.nll_loss(a, t, *w, **kwargs), x, target, *extras,
@@ -223,13 +228,7 @@ def test_nll_loss_float_target_and_scalar_input_errors_match_torch():
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("input_shape, target_shape", NLL_CASES)
 def test_cross_entropy_label_smoothing(reduction, weighted, input_shape, target_shape):
-    rng = np.random.default_rng(0)
-    x = random_array(input_shape, seed=rng)
-    classes = input_shape[1] if len(input_shape) > 1 else input_shape[0]
-    target = random_array(target_shape, "int64", rng, (0, classes))
-    if target.ndim:
-        target.flat[0] = 2  # ignored below
-    extras = [random_array(classes, seed=rng, between=(0.5, 2))] if weighted else []
+    x, target, extras = class_loss_case(input_shape, target_shape, weighted, ignored=2)
     kwargs = dict(ignore_index=2, reduction=reduction, label_smoothing=0.2)
     compare_with_torch(lambda a, t, *w: F.cross_entropy(a, t, *w, **kwargs),
                        lambda a, t, *w: TF.cross_entropy(a, t, *w, **kwargs),
