@@ -1,4 +1,6 @@
 """SGD, Adam and AdamW against PyTorch (float64) over several steps, and exact resumption from a state_dict."""
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -272,3 +274,32 @@ def test_add_param_group_as_torch():
         results.append(params)
     for theirs, mine in zip(*results):
         assert_close(mine, theirs, atol=1e-12)
+
+
+SCHEDULES = {
+    "StepLR": lambda s, opt: s.StepLR(opt, step_size=3, gamma=0.5),
+    "MultiStepLR": lambda s, opt: s.MultiStepLR(opt, milestones=[2, 5, 7], gamma=0.3),
+    "ExponentialLR": lambda s, opt: s.ExponentialLR(opt, gamma=0.8),
+    "LambdaLR": lambda s, opt: s.LambdaLR(opt, lr_lambda=lambda epoch: 1 / (1 + epoch)),
+}
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_lr_schedulers_follow_torch(name):
+    """The same loop with torch and minigrad: the learning rate of each epoch and the trained weights."""
+    results = {}
+    for lib in (torch, minigrad):
+        schedulers = importlib.import_module(f"{lib.__name__}.optim.lr_scheduler")
+        w = lib.nn.Parameter(lib.tensor([1.0, -2.0], dtype=lib.float64))
+        opt = lib.optim.SGD([w], lr=0.1, momentum=0.9)
+        scheduler = SCHEDULES[name](schedulers, opt)
+        lrs = []
+        for _ in range(10):
+            opt.zero_grad()
+            (w * w).sum().backward()
+            opt.step()
+            scheduler.step()
+            lrs.append(scheduler.get_last_lr()[0])
+        results[lib] = lrs, w.detach().numpy().copy()
+    np.testing.assert_allclose(results[minigrad][0], results[torch][0], rtol=1e-12)
+    np.testing.assert_allclose(results[minigrad][1], results[torch][1], rtol=1e-12)

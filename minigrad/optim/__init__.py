@@ -10,10 +10,10 @@ from collections import defaultdict
 
 import numpy as np
 
-from .autograd import enable_grad
-from .backend import device_of, get_array_module, to_device
-from .nn.module import _zero_grad, typename
-from .tensor import Tensor
+from ..autograd import enable_grad
+from ..backend import device_of, get_array_module, to_device
+from ..nn.module import _zero_grad, typename
+from ..tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
 
@@ -203,3 +203,6 @@ class AdamW(Adam):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
                  maximize=False):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, decoupled_weight_decay=True)
+
+
+from . import lr_scheduler  # noqa: E402,F401  (optim.lr_scheduler, as in PyTorch)
