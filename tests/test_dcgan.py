@@ -68,10 +68,12 @@ def test_same_keys_and_outputs_as_pytorch(train_mode):
             assert_close(ours.state_dict()[key], value, atol=1e-6, rtol=1e-5, what=key)
 
 
-def test_short_training_lowers_discriminator_loss():
-    images, _ = minigrad.data.mnist("train", pixel_range=(-1, 1))
-    gan = DCGAN(width=8, batch_size=16, seed=1)
-    losses = [gan.step(gan.train_batch(images)) for _ in range(40)]
+@pytest.mark.parametrize("classes", [10, 0])
+def test_short_training_lowers_discriminator_loss(classes):
+    images, labels = minigrad.data.mnist("train", pixel_range=(-1, 1))
+    gan = DCGAN(width=8, batch_size=16, classes=classes, seed=1)
+    labels = labels if classes else None
+    losses = [gan.step(*gan.train_batch(images, labels)) for _ in range(40)]
     loss_d = np.array([r["loss_d"] for r in losses])
     assert np.isfinite([list(r.values()) for r in losses]).all()
     assert loss_d[-10:].mean() < loss_d[:3].mean() - 0.1, loss_d
@@ -79,17 +81,18 @@ def test_short_training_lowers_discriminator_loss():
 
 
 def test_resuming_from_a_checkpoint_continues_exactly(tmp_path):
-    images, _ = minigrad.data.mnist("train", pixel_range=(-1, 1))
+    images, labels = minigrad.data.mnist("train", pixel_range=(-1, 1))
     straight = DCGAN(width=4, batch_size=4, seed=3)
     for _ in range(4):
-        straight.step(straight.train_batch(images))
+        straight.step(*straight.train_batch(images, labels))
     stopped = DCGAN(width=4, batch_size=4, seed=3)
     for _ in range(2):
-        stopped.step(stopped.train_batch(images))
+        stopped.step(*stopped.train_batch(images, labels))
     minigrad.save(stopped.state_dict(), tmp_path / "checkpoint.npz")  # Adam's state included
     resumed = DCGAN.from_state_dict(minigrad.load(tmp_path / "checkpoint.npz"))
+    assert resumed.config == straight.config
     for _ in range(2):
-        resumed.step(resumed.train_batch(images))
+        resumed.step(*resumed.train_batch(images, labels))
     z = latent_codes(8, 64)
     np.testing.assert_array_equal(resumed.generate(z), straight.generate(z))
     first = [gan.opt_d.state[gan.opt_d.param_groups[0]["params"][0]]["exp_avg_sq"] for gan in (resumed, straight)]
@@ -122,4 +125,4 @@ def test_image_grid_layout():
 
 def test_batch_size_larger_than_the_data_is_refused():
     with pytest.raises(ValueError, match="batch_size must be between 1 and the number of images"):
-        DCGAN(width=4, batch_size=11).train_batch(np.zeros((10, 1, 28, 28), np.float32))
+        DCGAN(width=4, batch_size=11, classes=0).train_batch(np.zeros((10, 1, 28, 28), np.float32))

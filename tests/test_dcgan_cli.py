@@ -51,7 +51,46 @@ def test_train_resume_sample(tmp_path):
     code, _, err = dcgan("sample", "--run", run, "--n", 10, "--out", tmp_path / "digits.png")
     assert code == 0, err
     grid = plt.imread(tmp_path / "digits.png")
-    assert grid.shape[:2] == (2 * 29 + 1, 8 * 29 + 1)  # 10 digits: two rows of eight, 1-pixel gaps
+    assert grid.shape[:2] == (1 * 29 + 1, 10 * 29 + 1)  # digits 0 to 9, a column each, 1-pixel gaps
+    code, _, err = dcgan("sample", "--run", run, "--n", 10, "--digit", 7, "--out", tmp_path / "sevens.png")
+    assert code == 0, err
+    assert plt.imread(tmp_path / "sevens.png").shape[:2] == (2 * 29 + 1, 8 * 29 + 1)  # two rows of eight
+
+
+def test_sample_digit_asks_the_generator_for_that_digit(tmp_path):
+    """--digit D feeds label D with the same codes: the images are generate(..., labels=[D] * n)."""
+    from dcgan import DCGAN, generate, latent_codes
+
+    gan = DCGAN(width=4, seed=3)
+    images, labels = minigrad.data.mnist("train", pixel_range=(-1, 1))
+    for _ in range(3):
+        gan.step(*gan.train_batch(images, labels))
+    os.makedirs(tmp_path / "run")
+    minigrad.save(gan.state_dict(), tmp_path / "run" / "checkpoint.npz")
+    drawn = {}
+    for digit in (3, 8):
+        assert main(["sample", "--run", str(tmp_path / "run"), "--n", "4", "--digit", str(digit),
+                     "--out", str(tmp_path / f"{digit}.npy")]) == 0
+        drawn[digit] = np.load(tmp_path / f"{digit}.npy")
+        expected = generate(gan.generator_ema, latent_codes(4, 64, seed=(0, 3)), np.full(4, digit))
+        np.testing.assert_allclose(drawn[digit], expected, atol=1e-6)
+    assert np.abs(drawn[3] - drawn[8]).max() > 1e-3  # the label changes the picture
+    assert main(["sample", "--run", str(tmp_path / "run"), "--digit", "10", "--out", str(tmp_path / "x.npy")]) == 2
+
+
+def test_unconditional_and_old_checkpoints_sample_without_labels(tmp_path, capsys):
+    """A run trained without labels (classes=0), or saved before conditioning existed (no "classes" in its
+    config), samples as before; --digit is refused in one line."""
+    from dcgan import DCGAN
+
+    state = DCGAN(width=4, classes=0).state_dict()
+    del state["config"]["classes"]
+    os.makedirs(tmp_path / "run")
+    minigrad.save(state, tmp_path / "run" / "checkpoint.npz")
+    assert main(["sample", "--run", str(tmp_path / "run"), "--n", "3", "--out", str(tmp_path / "x.npy")]) == 0
+    assert np.load(tmp_path / "x.npy").shape == (3, 1, 28, 28)
+    assert main(["sample", "--run", str(tmp_path / "run"), "--digit", "1", "--out", str(tmp_path / "x.npy")]) == 2
+    assert "--digit needs a run conditioned on the digit" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, message", [
@@ -65,6 +104,7 @@ def test_train_resume_sample(tmp_path):
     (["sample", "--run", "{tmp}", "--out", "{tmp}/x.png"], "no checkpoint in"),
     (["sample", "--run", "{tmp}", "--out", "{tmp}/x.jpg"], "--out must end in .png or .npy"),
     (["sample", "--run", "{tmp}", "--out", "{tmp}/x.npy", "--n", "-3"], "--n: must be a positive integer"),
+    (["sample", "--run", "{tmp}", "--out", "{tmp}/x.npy", "--digit", "x"], "--digit: must be a non-negative"),
     (["fly"], "invalid choice: 'fly'"),
     ([], "the following arguments are required: command"),
 ])

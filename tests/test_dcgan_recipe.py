@@ -76,16 +76,18 @@ def test_cutout_matches_diffaugment(fraction):
 def test_hinge_loss_of_one_step():
     """With loss="hinge" D's loss is mean(relu(1 - D(real))) + mean(relu(1 + D(fake))), G's -mean(D(fake)):
     recompute both from the same networks and draws."""
-    images, _ = minigrad.data.mnist("train", pixel_range=(-1, 1))
+    images, labels = minigrad.data.mnist("train", pixel_range=(-1, 1))
     gan = DCGAN(width=4, batch_size=8, loss="hinge", shift=0, seed=5)
     twin = DCGAN(width=4, batch_size=8, loss="hinge", shift=0, seed=5)
-    real = gan.train_batch(images)
-    result = gan.step(real)
+    real, real_labels = gan.train_batch(images, labels)
+    result = gan.step(real, real_labels)
     rng = twin._rng(1)
     z = minigrad.tensor(rng.standard_normal((8, 64, 1, 1), dtype=np.float32))
+    wanted = rng.integers(0, 10, 8)  # the digits G is asked for, drawn after the codes
     with minigrad.no_grad():
-        fake = twin.generator(z)
-        logit_real, logit_fake = twin.discriminator(real).numpy().ravel(), twin.discriminator(fake).numpy().ravel()
+        fake = twin.generator(z, wanted)
+        logit_real = twin.discriminator(real, real_labels).numpy().ravel()
+        logit_fake = twin.discriminator(fake, wanted).numpy().ravel()
     expected_d = np.maximum(1 - logit_real, 0).mean() + np.maximum(1 + logit_fake, 0).mean()
     assert abs(result["loss_d"] - expected_d) < 1e-5
     with pytest.raises(ValueError, match="loss must be"):
@@ -93,19 +95,19 @@ def test_hinge_loss_of_one_step():
 
 
 def test_resuming_with_spectral_norm_and_cutout_continues_exactly(tmp_path):
-    images, _ = minigrad.data.mnist("train", pixel_range=(-1, 1))
+    images, labels = minigrad.data.mnist("train", pixel_range=(-1, 1))
     settings = dict(width=4, batch_size=4, seed=3, loss="hinge", spectral_norm=True, cutout=0.5)
     straight = DCGAN(**settings)
     for _ in range(4):
-        straight.step(straight.train_batch(images))
+        straight.step(*straight.train_batch(images, labels))
     stopped = DCGAN(**settings)
     for _ in range(2):
-        stopped.step(stopped.train_batch(images))
+        stopped.step(*stopped.train_batch(images, labels))
     minigrad.save(stopped.state_dict(), tmp_path / "checkpoint.npz")  # the power-iteration vectors included
     resumed = DCGAN.from_state_dict(minigrad.load(tmp_path / "checkpoint.npz"))
     assert resumed.config == straight.config
     for _ in range(2):
-        resumed.step(resumed.train_batch(images))
+        resumed.step(*resumed.train_batch(images, labels))
     z = latent_codes(8, 64)
     np.testing.assert_array_equal(resumed.generate(z), straight.generate(z))
     np.testing.assert_array_equal(resumed.discriminator[0].weight_u.numpy(), straight.discriminator[0].weight_u.numpy())

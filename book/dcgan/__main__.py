@@ -1,7 +1,8 @@
 """Train the DCGAN and draw samples from the command line.
 
-    python -m dcgan train --out runs/dcgan [--steps 4000] [--batch-size 64] [--seed 0] [--device cpu]
+    python -m dcgan train --out runs/dcgan [--steps 3500] [--batch-size 64] [--seed 0] [--device cpu]
     python -m dcgan sample --run runs/dcgan --n 64 --out digits.png     # or digits.npy
+    python -m dcgan sample --run runs/dcgan --n 10 --digit 7 --out sevens.png
 
 `train` writes RUN_DIR/checkpoint.npz, RUN_DIR/losses.csv and RUN_DIR/samples/step_XXXXX.png (the
 same fixed codes every time), and resumes from the checkpoint when RUN_DIR already has one.
@@ -18,7 +19,7 @@ from minigrad import cuda, load, save
 from minigrad.serialization import atomic_write
 from minigrad.data import mnist
 
-from . import DCGAN, STEPS, ema_generator, generate, image_grid, latent_codes
+from . import DCGAN, STEPS, balanced_labels, ema_generator, generate, image_grid, latent_codes
 
 CHECKPOINT, LOSSES, SAMPLES = "checkpoint.npz", "losses.csv", "samples"
 COLUMNS = ("step", "loss_d", "loss_g", "d_real", "d_fake")
@@ -60,6 +61,8 @@ def _parser():
     sample.add_argument("--out", required=True, metavar="FILE",
                         help=".png (a grid) or .npy ((N, 1, 28, 28) in [-1, 1])")
     sample.add_argument("--seed", type=_integer(0), default=0, help="seed of the codes")
+    sample.add_argument("--digit", type=_integer(0), metavar="D",
+                        help="draw only this digit (default: every digit in turn, 0 1 ... 9 0 1 ...)")
     return parser
 
 
@@ -141,7 +144,7 @@ def train(args):
     saved = gan.config if gan is not None else {}
     seed = _setting("seed", args.seed, saved.get("seed"), 0)
     batch_size = _setting("batch_size", args.batch_size, saved.get("batch_size"), DEFAULT_BATCH_SIZE)
-    images, _ = mnist("train", pixel_range=(-1, 1))
+    images, labels = mnist("train", pixel_range=(-1, 1))
     if batch_size > len(images):
         raise UsageError(f"--batch-size must be at most {len(images)} (the training digits), got {batch_size}")
     if gan is None:
@@ -153,12 +156,13 @@ def train(args):
     bar = tqdm(total=args.steps, initial=gan.steps, desc="dcgan", unit="step")
     try:
         while gan.steps < args.steps:
-            result = gan.step(gan.train_batch(images))
+            result = gan.step(*gan.train_batch(images, labels if gan.config["classes"] else None))
             rows.append({"step": gan.steps, **result})
             bar.set_postfix(loss_d=f"{result['loss_d']:.3f}", loss_g=f"{result['loss_g']:.3f}", refresh=False)
             bar.update()
             if gan.steps % args.every == 0 or gan.steps == args.steps:
-                _save_png(os.path.join(args.out, SAMPLES, f"step_{gan.steps:05d}.png"), gan.generate(fixed))
+                _save_png(os.path.join(args.out, SAMPLES, f"step_{gan.steps:05d}.png"), gan.generate(fixed),
+                          gan.config["classes"])
                 _write_rows(losses, rows)
                 rows.clear()
                 save(gan.state_dict(), checkpoint)
@@ -171,12 +175,13 @@ def train(args):
     return 0
 
 
-def _save_png(path, images):
+def _save_png(path, images, classes=0):
+    """A grid of images; with balanced labels of `classes` digits, one column per digit."""
     import matplotlib
     matplotlib.use("Agg")  # no display needed
     import matplotlib.pyplot as plt
 
-    plt.imsave(path, image_grid(images), cmap="gray", vmin=0, vmax=1)
+    plt.imsave(path, image_grid(images, ncols=classes or 8), cmap="gray", vmin=0, vmax=1)
 
 
 def sample(args):
@@ -186,14 +191,20 @@ def sample(args):
     if not os.path.isdir(args.run):
         problem = "is not a directory" if os.path.exists(args.run) else "does not exist"
         raise UsageError(f"run directory {args.run!r} {problem}")
-    generator, latent_dim = _read_checkpoint(args.run, "cpu", lambda state: (ema_generator(state),
-                                                                           state["config"]["latent_dim"]))
-    images = generate(generator, latent_codes(args.n, latent_dim, seed=(args.seed, 3)))
+    generator = _read_checkpoint(args.run, "cpu", ema_generator)
+    classes = generator.classes
+    if args.digit is not None and not classes:
+        raise UsageError("--digit needs a run conditioned on the digit; this one was trained without labels")
+    if args.digit is not None and args.digit >= classes:
+        raise UsageError(f"--digit must be between 0 and {classes - 1}, got {args.digit}")
+    labels = None if not classes else balanced_labels(args.n, classes) if args.digit is None else \
+        np.full(args.n, args.digit)
+    images = generate(generator, latent_codes(args.n, generator.latent_dim, seed=(args.seed, 3)), labels)
     try:
         if extension == ".npy":
             np.save(args.out, images.astype(np.float32))
         else:
-            _save_png(args.out, images)
+            _save_png(args.out, images, classes if args.digit is None else 0)
     except OSError as error:
         raise UsageError(f"cannot write {args.out!r}: {error.strerror}") from None
     print(f"wrote {args.n} samples to {args.out}")
