@@ -26,6 +26,7 @@ import json
 import multiprocessing
 import os
 import platform
+import signal
 import statistics
 import sys
 import time
@@ -327,6 +328,9 @@ def main():
     parser.add_argument("--jobs", type=int, default=2, help="trainings at a time (default 2)")
     parser.add_argument("--fresh", action="store_true", help="retrain the cached runs and the judge")
     args = parser.parse_args()
+    # `kill` raises SystemExit here, so the worker pool's `with` block terminates the workers too
+    # (killed without it, the parent left its two trainings running as orphans)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     os.makedirs(RESULTS, exist_ok=True)
     report = dict(machine=dict(cpus=os.cpu_count(), processor=platform.processor() or platform.machine(),
                                python=platform.python_version(), numpy=np.__version__, load_before=load_average()))
