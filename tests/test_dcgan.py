@@ -80,15 +80,21 @@ def test_short_training_lowers_discriminator_loss(classes):
     assert np.isfinite(gan.generate(latent_codes(8, 64))).all()
 
 
-def test_resuming_from_a_checkpoint_continues_exactly(tmp_path):
+@pytest.mark.parametrize("settings", [dict(), dict(classes=0), dict(loss="hinge", spectral_norm=True, cutout=0.5)],
+                         ids=["recipe", "unconditional", "hinge-spectral-norm-cutout"])
+def test_resuming_from_a_checkpoint_continues_exactly(tmp_path, settings):
+    """Stop after 2 steps, save, load, 2 more steps: the same weights, Adam moments and power-iteration
+    vectors as 4 steps straight (randomness comes from the seed and the step alone)."""
     images, labels = minigrad.data.mnist("train", pixel_range=(-1, 1))
-    straight = DCGAN(width=4, batch_size=4, seed=3)
+    settings = dict(width=4, batch_size=4, seed=3, **settings)
+    labels = None if settings.get("classes") == 0 else labels
+    straight = DCGAN(**settings)
     for _ in range(4):
         straight.step(*straight.train_batch(images, labels))
-    stopped = DCGAN(width=4, batch_size=4, seed=3)
+    stopped = DCGAN(**settings)
     for _ in range(2):
         stopped.step(*stopped.train_batch(images, labels))
-    minigrad.save(stopped.state_dict(), tmp_path / "checkpoint.npz")  # Adam's state included
+    minigrad.save(stopped.state_dict(), tmp_path / "checkpoint.npz")  # Adam's state and the buffers included
     resumed = DCGAN.from_state_dict(minigrad.load(tmp_path / "checkpoint.npz"))
     assert resumed.config == straight.config
     for _ in range(2):
@@ -97,6 +103,8 @@ def test_resuming_from_a_checkpoint_continues_exactly(tmp_path):
     np.testing.assert_array_equal(resumed.generate(z), straight.generate(z))
     first = [gan.opt_d.state[gan.opt_d.param_groups[0]["params"][0]]["exp_avg_sq"] for gan in (resumed, straight)]
     np.testing.assert_array_equal(*first)
+    for ours, theirs in zip(resumed.discriminator.buffers(), straight.discriminator.buffers()):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())  # BatchNorm statistics, or SN's u and v
     assert resumed.steps == 4
 
 
