@@ -139,9 +139,9 @@ def summary(runs):
 
 # ---- the generators -------------------------------------------------------------------------
 # Each ablation changes one part of the recipe and is trained over the same seeds, for the recipe's steps
-# unless it names its own (the same training time at a different cost per step); the last changes all
-# of them: PyTorch's reference settings, trained by minigrad. An average of G's weights does not change
-# the training: every run judges both its averaged and its raw generator.
+# unless it names its own (the same training time at a different cost per step, or more time where that
+# can only favour the ablation). An average of G's weights does not change the training: every run
+# judges both its averaged and its raw generator.
 ABLATIONS = {
     "without the digit labels (unconditional), 4,000 steps (more time)": (dict(classes=0), 4000),
     "with G learning 5x faster (lr_g=1e-3, the previous recipe's)": dict(lr_g=1e-3),

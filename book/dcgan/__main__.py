@@ -151,18 +151,18 @@ def train(args):
         gan = DCGAN(batch_size=batch_size, seed=seed, device=args.device)
     elif os.path.exists(losses):
         _keep_rows_up_to(losses, gan.steps)
-    fixed = latent_codes(64, gan.config["latent_dim"], seed=(seed, 2))
+    classes = gan.config["classes"]  # a conditional run's grid: ten rows of 0 1 ... 9
+    fixed = latent_codes(10 * classes if classes else 64, gan.config["latent_dim"], seed=(seed, 2))
     rows = []  # losses since the last checkpoint: written with it, so the two always agree
     bar = tqdm(total=args.steps, initial=gan.steps, desc="dcgan", unit="step")
     try:
         while gan.steps < args.steps:
-            result = gan.step(*gan.train_batch(images, labels if gan.config["classes"] else None))
+            result = gan.step(*gan.train_batch(images, labels if classes else None))
             rows.append({"step": gan.steps, **result})
             bar.set_postfix(loss_d=f"{result['loss_d']:.3f}", loss_g=f"{result['loss_g']:.3f}", refresh=False)
             bar.update()
             if gan.steps % args.every == 0 or gan.steps == args.steps:
-                _save_png(os.path.join(args.out, SAMPLES, f"step_{gan.steps:05d}.png"), gan.generate(fixed),
-                          gan.config["classes"])
+                _save_png(os.path.join(args.out, SAMPLES, f"step_{gan.steps:05d}.png"), gan.generate(fixed), classes)
                 _write_rows(losses, rows)
                 rows.clear()
                 save(gan.state_dict(), checkpoint)
